@@ -1,0 +1,124 @@
+//! The one error type of the core. Every variant maps to exactly one C status code (see
+//! `ffi::status`); `ErrorKind` is the bridge, so the core never names a C constant.
+
+use std::io;
+
+/// What went wrong, in the categories the C API reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    InvalidArgument,
+    OutOfBounds,
+    NotFound,
+    Permission,
+    Exists,
+    ReadOnly,
+    Truncated,
+    Misaligned,
+    NoMemory,
+    NoSpace,
+    Unsupported,
+    Io,
+    Internal,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+
+    #[error("range [{offset}, {offset} + {len}) is outside the mapping of {mapping_len} bytes")]
+    OutOfBounds {
+        offset: u64,
+        len: u64,
+        mapping_len: u64,
+    },
+
+    #[error("{operation} needs a writable (READ_WRITE{also_cow}) mapping; this one is {mode}")]
+    ReadOnly {
+        operation: &'static str,
+        mode: &'static str,
+        also_cow: &'static str,
+    },
+
+    #[error("the file shrank under the mapping: {detail}")]
+    Truncated { detail: String },
+
+    #[error("{operation} at file offset {file_offset} is not aligned to {width} bytes")]
+    Misaligned {
+        operation: &'static str,
+        file_offset: u64,
+        width: u64,
+    },
+
+    #[error("{0}")]
+    Unsupported(String),
+
+    /// An operating-system failure; the status code follows the errno.
+    #[error("{context}: {source}")]
+    Os {
+        context: String,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    /// Wraps an OS error with what the library was doing, e.g. `"open(\"/x\")"`.
+    pub fn os(context: impl Into<String>, source: io::Error) -> Error {
+        Error::Os {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// The last OS error (errno) with context.
+    pub fn last_os(context: impl Into<String>) -> Error {
+        Error::os(context, io::Error::last_os_error())
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            Error::OutOfBounds { .. } => ErrorKind::OutOfBounds,
+            Error::ReadOnly { .. } => ErrorKind::ReadOnly,
+            Error::Truncated { .. } => ErrorKind::Truncated,
+            Error::Misaligned { .. } => ErrorKind::Misaligned,
+            Error::Unsupported(_) => ErrorKind::Unsupported,
+            Error::Internal(_) => ErrorKind::Internal,
+            Error::Os { source, .. } => kind_of_errno(source.raw_os_error().unwrap_or(0)),
+        }
+    }
+
+    /// The errno a C caller should see for this failure: the OS cause when there is one,
+    /// otherwise a close POSIX equivalent so `perror` prints something sensible.
+    pub fn errno(&self) -> i32 {
+        match self {
+            Error::Os { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
+            Error::InvalidArgument(_) | Error::Misaligned { .. } => libc::EINVAL,
+            Error::OutOfBounds { .. } => libc::ERANGE,
+            Error::ReadOnly { .. } => libc::EBADF,
+            Error::Truncated { .. } => libc::EFAULT,
+            Error::Unsupported(_) => libc::ENOTSUP,
+            Error::Internal(_) => libc::EIO,
+        }
+    }
+}
+
+/// One table from errno to category, used for every OS failure.
+pub fn kind_of_errno(errno: i32) -> ErrorKind {
+    match errno {
+        libc::ENOENT | libc::ENOTDIR => ErrorKind::NotFound,
+        libc::EACCES | libc::EPERM | libc::EROFS => ErrorKind::Permission,
+        libc::EEXIST => ErrorKind::Exists,
+        libc::ENOMEM | libc::EAGAIN => ErrorKind::NoMemory,
+        libc::ENOSPC | libc::EDQUOT | libc::EFBIG => ErrorKind::NoSpace,
+        libc::ENODEV | libc::EISDIR | libc::ENOTSUP | libc::ENXIO => ErrorKind::Unsupported,
+        libc::EINVAL => ErrorKind::InvalidArgument,
+        _ => ErrorKind::Io,
+    }
+}

@@ -1,0 +1,61 @@
+//! Flush policies: when writes made through `Mapping::write` reach stable storage without an
+//! explicit `flush`. MANUAL (the default) never flushes by itself; ALWAYS flushes each write's
+//! range; EVERY_BYTES / EVERY_WRITES flush the window once that many bytes / writes are pending;
+//! EVERY_MILLIS runs a background thread that flushes the window at that interval while there are
+//! pending writes. Raw-pointer writes (slice_mut) are seen only by EVERY_MILLIS and `flush`.
+
+use std::sync::atomic::Ordering;
+use std::sync::mpsc;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use super::mapping::Mapping;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlushPolicy {
+    Manual,
+    Always,
+    EveryBytes(u64),
+    EveryWrites(u64),
+    EveryMillis(u64),
+}
+
+/// Called after every successful guarded write of `len` bytes at `offset`.
+#[inline]
+pub(crate) fn after_write(mapping: &Mapping, offset: u64, len: u64) {
+    let pending_writes = mapping.pending_writes.fetch_add(1, Ordering::Relaxed) + 1;
+    let pending_bytes = mapping.pending_bytes.fetch_add(len, Ordering::Relaxed) + len;
+    // Policy flushes are best effort: a failure here stays visible to the next explicit flush,
+    // which repeats the msync and reports it.
+    let _ = match mapping.flush_policy() {
+        FlushPolicy::Manual | FlushPolicy::EveryMillis(_) => Ok(()),
+        FlushPolicy::Always => mapping.flush_range(offset, len),
+        FlushPolicy::EveryBytes(limit) if pending_bytes >= limit => mapping.flush(),
+        FlushPolicy::EveryWrites(limit) if pending_writes >= limit => mapping.flush(),
+        _ => Ok(()),
+    };
+}
+
+/// The background flusher of EVERY_MILLIS: holds only a weak reference, and stops as soon as
+/// the mapping is dropped (the sender it listens to disconnects).
+pub(crate) fn start_background_flusher(mapping: &Arc<Mapping>, millis: u64) -> mpsc::Sender<()> {
+    let (stop, stopped) = mpsc::channel::<()>();
+    let weak: Weak<Mapping> = Arc::downgrade(mapping);
+    let interval = Duration::from_millis(millis.max(1));
+    std::thread::Builder::new()
+        .name("mapfile-flusher".into())
+        .spawn(move || loop {
+            match stopped.recv_timeout(interval) {
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                _ => return,
+            }
+            let Some(mapping) = weak.upgrade() else {
+                return;
+            };
+            if mapping.was_written() {
+                let _ = mapping.flush();
+            }
+        })
+        .expect("spawning the flusher thread");
+    stop
+}

@@ -1,0 +1,465 @@
+//! The truncation guard: a file shrunk under a live mapping never kills the program.
+//!
+//! One mechanism serves guarded operations (read/write/find/count) and the opt-in raw guard:
+//!
+//! * a process-wide SIGBUS handler, installed once and lazily (SA_SIGINFO | SA_ONSTACK), never
+//!   uninstalled;
+//! * a lock-free registry of this library's mappings: a fixed array of atomic pointers to
+//!   immutable [`Entry`] values (start, end, fd, file offset, protection, raw-guard flag) plus the
+//!   sticky per-mapping state (first lost file offset, cause);
+//! * a thread-local mark naming the entry a guarded operation is working on. A fault is delivered
+//!   to the thread that caused it, so the handler can tell "this thread is inside a guarded
+//!   operation on this mapping" without any shared write on the fast path.
+//!
+//! On a fault it owns, the handler `fstat`s the file: a page past the end of the file is lost to
+//! truncation, and everything from the first page past the end to the end of the mapping is
+//! replaced by anonymous zero pages (same protection); a page still inside the file is an I/O
+//! error and only that page is replaced. The faulting instruction then runs again on zeros, and the
+//! guarded operation, once done, sees the sticky state and returns TRUNCATED (or IO).
+//! Faults it does not own go to the previous disposition, exactly as if the library were absent.
+//!
+//! Everything reachable from the handler is async-signal-safe: atomics, `fstat`, `mmap`,
+//! `sigaction`, `raise`, and a const-initialised thread-local without destructor.
+
+use std::cell::Cell;
+use std::mem::MaybeUninit;
+use std::os::fd::RawFd;
+use std::ptr;
+use std::sync::atomic::{
+    compiler_fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+};
+use std::sync::Once;
+
+use super::error::{Error, Result};
+
+/// How many mappings can be registered at once (live handles plus mappings kept for old slices).
+const SLOTS: usize = 1 << 16;
+
+/// `Entry::lost_from` before anything is lost.
+pub const NOTHING_LOST: u64 = u64::MAX;
+
+/// Why bytes of a mapping are gone (the first cause wins).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LossCause {
+    Truncated,
+    Io,
+}
+
+const CAUSE_NONE: u32 = 0;
+const CAUSE_TRUNCATED: u32 = 1;
+const CAUSE_IO: u32 = 2;
+
+/// Who answers SIGBUS: see [`set_sigbus_mode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SigbusMode {
+    /// The library installs its handler at the first mapping (default).
+    Install = 0,
+    /// The host owns SIGBUS and calls [`handle_sigbus`] from its own handler.
+    HostChains = 1,
+    /// No handler at all: guarded operations use pread/pwrite and never touch the mapping.
+    Off = 2,
+}
+
+/// One registered mapping. Immutable but for the sticky state.
+pub struct Entry {
+    start: usize,
+    end: usize,
+    fd: RawFd,
+    file_offset: u64,
+    prot: libc::c_int,
+    raw_guard: bool,
+    lost_from: AtomicU64,
+    cause: AtomicU32,
+}
+
+struct Registry {
+    slots: [AtomicPtr<Entry>; SLOTS],
+    /// One past the highest slot ever used: the handler scans no further.
+    high_water: AtomicUsize,
+    /// No free slot below this index (a hint for registration).
+    free_hint: AtomicUsize,
+    /// Handlers currently between "look up an entry" and "done with it".
+    in_handler: AtomicUsize,
+}
+
+static REGISTRY: Registry = Registry {
+    slots: [const { AtomicPtr::new(ptr::null_mut()) }; SLOTS],
+    high_water: AtomicUsize::new(0),
+    free_hint: AtomicUsize::new(0),
+    in_handler: AtomicUsize::new(0),
+};
+
+static PAGE_SIZE: AtomicUsize = AtomicUsize::new(4096);
+static MODE: AtomicU32 = AtomicU32::new(SigbusMode::Install as u32);
+/// Set once the mode can no longer change (a mapping was registered).
+static MODE_FROZEN: AtomicBool = AtomicBool::new(false);
+static INSTALL: Once = Once::new();
+
+/// The disposition that was in place before ours: written once inside `INSTALL`, before our
+/// handler can run, and only read afterwards.
+struct Previous(std::cell::UnsafeCell<MaybeUninit<libc::sigaction>>);
+// SAFETY: written exactly once, before the handler that reads it is installed (sigaction is a
+// full barrier for the signal path); never written again.
+unsafe impl Sync for Previous {}
+static PREVIOUS: Previous = Previous(std::cell::UnsafeCell::new(MaybeUninit::zeroed()));
+
+thread_local! {
+    /// The entry this thread's guarded operation is working on (null outside guarded operations).
+    /// Const-initialised and without destructor: reading it from the handler never allocates.
+    static ACTIVE: Cell<*const Entry> = const { Cell::new(ptr::null()) };
+}
+
+pub fn page_size() -> usize {
+    PAGE_SIZE.load(Ordering::Relaxed)
+}
+
+fn init_page_size() {
+    // SAFETY: sysconf has no preconditions.
+    let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if size > 0 {
+        PAGE_SIZE.store(size as usize, Ordering::Relaxed);
+    }
+}
+
+/// Chooses who answers SIGBUS. Only before the first mapping; afterwards only the same mode.
+pub fn set_sigbus_mode(mode: SigbusMode) -> Result<()> {
+    if MODE_FROZEN.load(Ordering::SeqCst) {
+        if MODE.load(Ordering::SeqCst) == mode as u32 {
+            return Ok(());
+        }
+        return Err(Error::InvalidArgument(
+            "the SIGBUS mode can only be changed before the first mapping is opened".into(),
+        ));
+    }
+    MODE.store(mode as u32, Ordering::SeqCst);
+    Ok(())
+}
+
+pub fn sigbus_mode() -> SigbusMode {
+    match MODE.load(Ordering::SeqCst) {
+        0 => SigbusMode::Install,
+        1 => SigbusMode::HostChains,
+        _ => SigbusMode::Off,
+    }
+}
+
+/// Freezes the mode (the environment variable `MAPFILE_SIGBUS=off|host` can set it for programs
+/// that cannot call the function) and installs the handler if the mode asks for it.
+fn prepare() {
+    INSTALL.call_once(|| {
+        init_page_size();
+        if let Ok(value) = std::env::var("MAPFILE_SIGBUS") {
+            match value.as_str() {
+                "off" => MODE.store(SigbusMode::Off as u32, Ordering::SeqCst),
+                "host" => MODE.store(SigbusMode::HostChains as u32, Ordering::SeqCst),
+                _ => {}
+            }
+        }
+        MODE_FROZEN.store(true, Ordering::SeqCst);
+        if sigbus_mode() == SigbusMode::Install {
+            install_handler();
+        }
+    });
+}
+
+fn install_handler() {
+    // SAFETY: a zeroed sigaction is a valid value; we fill in handler, flags and an empty mask.
+    // PREVIOUS is written here, once, before the new handler is in place (see `Previous`).
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_sigbus as *const () as usize;
+        action.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK | libc::SA_RESTART;
+        libc::sigemptyset(&mut action.sa_mask);
+        let previous = (*PREVIOUS.0.get()).as_mut_ptr();
+        if libc::sigaction(libc::SIGBUS, &action, previous) != 0 {
+            // Without a handler we cannot guard; fall back to pread/pwrite for guarded operations.
+            MODE.store(SigbusMode::Off as u32, Ordering::SeqCst);
+        }
+    }
+}
+
+/// True when guarded operations may touch the mapping (a handler, ours or the host's, recovers
+/// from faults); false in `Off` mode, where they must use pread/pwrite.
+pub fn faults_recoverable() -> bool {
+    MODE.load(Ordering::Relaxed) != SigbusMode::Off as u32
+}
+
+/// A mapping's place in the registry. Dropping it unregisters the mapping and waits for
+/// in-flight handlers, so a zero-page remap can never land on an address reused after munmap:
+/// drop it BEFORE unmapping.
+pub struct Registration {
+    entry: *mut Entry,
+    slot: usize,
+}
+
+// SAFETY: the entry is immutable but for atomics, and owned by this registration.
+unsafe impl Send for Registration {}
+// SAFETY: as above; shared access only reads plain fields or uses atomics.
+unsafe impl Sync for Registration {}
+
+impl Registration {
+    /// Registers `[start, start + len)` (rounded up to whole pages) mapped from `fd` at
+    /// `file_offset` with protection `prot`.
+    pub fn new(
+        start: usize,
+        len: usize,
+        fd: RawFd,
+        file_offset: u64,
+        writable: bool,
+        raw_guard: bool,
+    ) -> Result<Registration> {
+        prepare();
+        let page = page_size();
+        let end = start + len.max(1).div_ceil(page) * page;
+        let prot = if writable {
+            libc::PROT_READ | libc::PROT_WRITE
+        } else {
+            libc::PROT_READ
+        };
+        let entry = Box::into_raw(Box::new(Entry {
+            start,
+            end,
+            fd,
+            file_offset,
+            prot,
+            raw_guard,
+            lost_from: AtomicU64::new(NOTHING_LOST),
+            cause: AtomicU32::new(CAUSE_NONE),
+        }));
+        let registry = &REGISTRY;
+        let mut index = registry.free_hint.load(Ordering::Relaxed);
+        while index < SLOTS {
+            if registry.slots[index]
+                .compare_exchange(ptr::null_mut(), entry, Ordering::SeqCst, Ordering::Relaxed)
+                .is_ok()
+            {
+                registry.free_hint.fetch_max(index + 1, Ordering::Relaxed);
+                registry.high_water.fetch_max(index + 1, Ordering::SeqCst);
+                return Ok(Registration { entry, slot: index });
+            }
+            index += 1;
+        }
+        // SAFETY: the entry was never published; we still own it.
+        drop(unsafe { Box::from_raw(entry) });
+        Err(Error::os(
+            format!("the truncation guard registry is full ({SLOTS} mappings)"),
+            std::io::Error::from_raw_os_error(libc::ENOMEM),
+        ))
+    }
+
+    fn entry(&self) -> &Entry {
+        // SAFETY: the entry lives until this registration is dropped.
+        unsafe { &*self.entry }
+    }
+
+    /// First file offset whose bytes are gone, or [`NOTHING_LOST`].
+    #[inline]
+    pub fn lost_from(&self) -> u64 {
+        self.entry().lost_from.load(Ordering::Acquire)
+    }
+
+    pub fn loss_cause(&self) -> Option<LossCause> {
+        match self.entry().cause.load(Ordering::Acquire) {
+            CAUSE_TRUNCATED => Some(LossCause::Truncated),
+            CAUSE_IO => Some(LossCause::Io),
+            _ => None,
+        }
+    }
+
+    /// Runs `operation` with this thread marked as inside a guarded operation on this mapping:
+    /// a SIGBUS on it inside `operation` is recovered (zeros) instead of fatal.
+    #[inline(always)]
+    pub fn guarded<R>(&self, operation: impl FnOnce() -> R) -> R {
+        let previous = ACTIVE.with(|active| active.replace(self.entry));
+        // Keep the mapping accesses between the mark and the unmark.
+        compiler_fence(Ordering::SeqCst);
+        let result = operation();
+        compiler_fence(Ordering::SeqCst);
+        ACTIVE.with(|active| active.set(previous));
+        result
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let registry = &REGISTRY;
+        registry.slots[self.slot].store(ptr::null_mut(), Ordering::SeqCst);
+        // A handler that found this entry incremented `in_handler` before looking: wait it out.
+        while registry.in_handler.load(Ordering::SeqCst) != 0 {
+            std::thread::yield_now();
+        }
+        registry.free_hint.fetch_min(self.slot, Ordering::Relaxed);
+        // SAFETY: unpublished and no handler holds it any more; we own the box.
+        drop(unsafe { Box::from_raw(self.entry) });
+    }
+}
+
+/// The library's SIGBUS handler.
+extern "C" fn on_sigbus(
+    signal: libc::c_int,
+    info: *mut libc::siginfo_t,
+    context: *mut libc::c_void,
+) {
+    // SAFETY: errno is thread-local; reading and restoring it is what a handler must do.
+    let saved_errno = unsafe { *libc::__errno_location() };
+    // SAFETY: `info` comes from the kernel (or a sigqueue caller) for an SA_SIGINFO handler.
+    let handled = unsafe { handle_sigbus(info) };
+    if !handled {
+        // SAFETY: chaining calls the disposition that was installed before ours.
+        unsafe { chain(signal, info, context) };
+    }
+    // SAFETY: as above.
+    unsafe { *libc::__errno_location() = saved_errno };
+}
+
+/// Recovers a SIGBUS caused by truncation of one of this library's mappings, if this thread is
+/// inside a guarded operation on it or the mapping has the raw guard. Returns true when recovered
+/// (return from the handler: the instruction runs again on zeros), false when the signal is not
+/// ours (chain to the previous handler). Async-signal-safe; hosts call it from their own handler.
+///
+/// # Safety
+/// `info` must be null or point to a valid `siginfo_t` for a SIGBUS.
+pub unsafe fn handle_sigbus(info: *const libc::siginfo_t) -> bool {
+    if info.is_null() {
+        return false;
+    }
+    // SAFETY: valid per the caller's contract.
+    let (code, address) = unsafe { ((*info).si_code, (*info).si_addr() as usize) };
+    // Sent signals (si_code <= 0), misalignment, hardware poison: never ours.
+    if code != libc::BUS_ADRERR {
+        return false;
+    }
+    let registry = &REGISTRY;
+    registry.in_handler.fetch_add(1, Ordering::SeqCst);
+    let handled = recover(registry, address);
+    registry.in_handler.fetch_sub(1, Ordering::SeqCst);
+    handled
+}
+
+fn recover(registry: &Registry, address: usize) -> bool {
+    let high_water = registry.high_water.load(Ordering::SeqCst);
+    let Some(entry) = registry.slots[..high_water]
+        .iter()
+        .map(|slot| slot.load(Ordering::SeqCst))
+        .filter(|entry| !entry.is_null())
+        // SAFETY: a published entry stays alive while `in_handler` is non-zero (see Drop).
+        .map(|entry| unsafe { &*entry })
+        .find(|entry| entry.start <= address && address < entry.end)
+    else {
+        return false;
+    };
+    // Raw guard first: it needs no thread-local, so a thread that never made a guarded call
+    // does not touch this library's TLS inside the handler.
+    if !entry.raw_guard && !ACTIVE.with(|active| ptr::eq(active.get(), entry)) {
+        return false;
+    }
+    let page = page_size();
+    let fault_page = address & !(page - 1);
+    // SAFETY: zeroed stat is valid; fstat writes it. fstat is async-signal-safe.
+    let mut status: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: the fd stays open while the entry is registered.
+    let file_size = if unsafe { libc::fstat(entry.fd, &mut status) } == 0 {
+        status.st_size.max(0) as u64
+    } else {
+        u64::MAX
+    };
+    let fault_file_offset = entry.file_offset + (fault_page - entry.start) as u64;
+    let (cause, lost_from, zero_from, zero_to) = if fault_file_offset >= file_size {
+        // Truncation: everything from the first page past the end of the file is gone.
+        let kept = file_size.saturating_sub(entry.file_offset);
+        let kept_pages_end =
+            (kept.div_ceil(page as u64) * page as u64).min((entry.end - entry.start) as u64);
+        (
+            CAUSE_TRUNCATED,
+            file_size.max(entry.file_offset),
+            entry.start + kept_pages_end as usize,
+            entry.end,
+        )
+    } else {
+        (CAUSE_IO, fault_file_offset, fault_page, fault_page + page)
+    };
+    // SAFETY: [zero_from, zero_to) lies inside this registered mapping (which cannot be unmapped
+    // while we are counted in `in_handler`); MAP_FIXED replaces exactly those pages.
+    let remapped = unsafe {
+        libc::mmap(
+            zero_from as *mut libc::c_void,
+            zero_to - zero_from,
+            entry.prot,
+            libc::MAP_FIXED | libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if remapped == libc::MAP_FAILED {
+        return false;
+    }
+    // First cause wins; later faults never move the first lost offset.
+    if entry
+        .cause
+        .compare_exchange(CAUSE_NONE, cause, Ordering::AcqRel, Ordering::Acquire)
+        .is_ok()
+    {
+        entry.lost_from.store(lost_from, Ordering::Release);
+    } else {
+        entry.lost_from.fetch_min(lost_from, Ordering::AcqRel);
+    }
+    true
+}
+
+/// Hands a signal we do not own to the disposition that was in place before ours.
+///
+/// # Safety
+/// Called only from the SIGBUS handler with its arguments.
+unsafe fn chain(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
+    // SAFETY: PREVIOUS was written before our handler was installed and never changes.
+    let previous = unsafe { (*PREVIOUS.0.get()).assume_init_ref() };
+    let handler = previous.sa_sigaction;
+    // SAFETY: `info` is valid for this signal.
+    let sent = info.is_null() || unsafe { (*info).si_code } <= 0;
+    match handler {
+        libc::SIG_DFL => {
+            reset_to_default(signal);
+            if sent {
+                // Blocked while we run: delivered, with the default action, when we return.
+                // SAFETY: raise is async-signal-safe.
+                unsafe { libc::raise(signal) };
+            }
+            // A fault repeats on return and now kills the process, exactly as without us.
+        }
+        libc::SIG_IGN => {
+            if !sent {
+                // An ignored hardware fault would spin forever; the kernel's answer is death.
+                reset_to_default(signal);
+            }
+        }
+        _ if previous.sa_flags & libc::SA_SIGINFO != 0 => {
+            // SAFETY: the program installed this three-argument handler for SIGBUS.
+            let function: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+                unsafe { std::mem::transmute(handler) };
+            function(signal, info, context);
+        }
+        _ => {
+            // SAFETY: the program installed this one-argument handler for SIGBUS.
+            let function: extern "C" fn(libc::c_int) = unsafe { std::mem::transmute(handler) };
+            function(signal);
+        }
+    }
+}
+
+fn reset_to_default(signal: libc::c_int) {
+    // SAFETY: a zeroed sigaction with SIG_DFL (0) is valid; sigaction is async-signal-safe.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = libc::SIG_DFL;
+        libc::sigaction(signal, &action, ptr::null_mut());
+    }
+}
+
+/// Test hook: how many slots are in use (for the leak tests of the registry).
+pub fn registered_count() -> usize {
+    let high_water = REGISTRY.high_water.load(Ordering::SeqCst);
+    REGISTRY.slots[..high_water]
+        .iter()
+        .filter(|slot| !slot.load(Ordering::SeqCst).is_null())
+        .count()
+}

@@ -1,0 +1,1211 @@
+//! `Mapping`: a window of a file mapped into memory, with guarded access, resize and refresh.
+//!
+//! Concurrency model: the current view (pointer + length) is an immutable `View` published through
+//! an `AtomicPtr`; readers load it once (no lock, no shared write). `resize`/`refresh` build a new
+//! view under a mutex and publish it. Views and the regions they point into are never unmapped
+//! before the mapping is dropped, so a pointer handed out by `slice` stays valid until close even
+//! when a resize had to move the window (the old pages still map the same file pages).
+
+use std::ffi::CString;
+use std::fs::File;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use memmap2::{MmapMut, MmapOptions, MmapRaw};
+
+use super::error::{Error, Result};
+use super::flush::{self, FlushPolicy};
+use super::guard::{self, LossCause, Registration, NOTHING_LOST};
+
+/// How the file is mapped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// PROT_READ, shared.
+    ReadOnly,
+    /// PROT_READ|PROT_WRITE, shared: writes reach the file.
+    ReadWrite,
+    /// PROT_READ|PROT_WRITE, private: writes stay in this process, never reach the file.
+    CopyOnWrite,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::ReadOnly => "READ_ONLY",
+            Mode::ReadWrite => "READ_WRITE",
+            Mode::CopyOnWrite => "COPY_ON_WRITE",
+        }
+    }
+
+    fn writable_memory(self) -> bool {
+        self != Mode::ReadOnly
+    }
+}
+
+/// What to do when the path does (not) exist.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// The file must exist.
+    OpenExisting,
+    /// The file must not exist; it is created with `Options::create_size` bytes.
+    CreateNew,
+    /// Open it if it exists (contents and size untouched), else create it.
+    OpenOrCreate,
+}
+
+/// Everything `Mapping::open` needs. The C options struct converts into this.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub mode: Mode,
+    pub disposition: Disposition,
+    /// Size of a file this call creates.
+    pub create_size: u64,
+    /// Start of the window in the file (any value, not only page multiples).
+    pub offset: u64,
+    /// Window length; 0 = up to the end of the file (and follow it on refresh).
+    pub len: u64,
+    /// Prefault the whole window at open.
+    pub populate: bool,
+    /// Raw-pointer reads of truncated pages see zeros instead of SIGBUS.
+    pub guard_raw: bool,
+    /// When writes are flushed without an explicit call.
+    pub flush_policy: FlushPolicy,
+    /// Reserve address space for a window of up to this many bytes, so growth within it never
+    /// moves the window (0 = none).
+    pub max_len: u64,
+}
+
+impl Options {
+    pub fn new(mode: Mode) -> Options {
+        Options {
+            mode,
+            disposition: Disposition::OpenExisting,
+            create_size: 0,
+            offset: 0,
+            len: 0,
+            populate: false,
+            guard_raw: false,
+            flush_policy: FlushPolicy::Manual,
+            max_len: 0,
+        }
+    }
+}
+
+/// Access-pattern hints (madvise).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Advice {
+    Normal,
+    Random,
+    Sequential,
+    WillNeed,
+    DontNeed,
+    HugePage,
+    NoHugePage,
+}
+
+/// One mapping of the file (memmap2, or a reservation for `max_len`) and its place in the
+/// truncation-guard registry.
+struct Region {
+    // Field order matters: the registration is dropped (unregistered, handlers drained) before
+    // the memory is unmapped.
+    guard: Registration,
+    storage: Storage,
+    /// Byte 0 of the window inside this mapping.
+    window: *mut u8,
+    /// How many window bytes this region can cover without moving.
+    capacity: u64,
+    /// How many window bytes are mapped from the file now (== capacity but for reservations,
+    /// which map more of the file as the window grows). Changed only under the views lock.
+    mapped: AtomicU64,
+}
+
+enum Storage {
+    // memmap2 objects are held for their Drop (munmap); all access goes through `Region::window`.
+    /// READ_ONLY and READ_WRITE: MAP_SHARED.
+    Shared(#[allow(dead_code)] MmapRaw),
+    /// COPY_ON_WRITE: MAP_PRIVATE.
+    Private(#[allow(dead_code)] MmapMut),
+    /// `max_len`: address space reserved PROT_NONE, the file mapped over its start with MAP_FIXED
+    /// and extended in place as the window grows, so the window never moves.
+    Reserved { base: *mut u8, len: usize },
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        if let Storage::Reserved { base, len } = *self {
+            // SAFETY: we own the whole reservation (file pages and PROT_NONE tail alike).
+            unsafe { libc::munmap(base.cast(), len) };
+        }
+    }
+}
+
+// SAFETY: the region owns its mapping; the raw pointers are only addresses into it. All access
+// through them is either by the caller (the C contract) or by guarded copies.
+unsafe impl Send for Region {}
+// SAFETY: as above; the region's only interior state is atomics.
+unsafe impl Sync for Region {}
+
+fn map_flags(mode: Mode) -> (libc::c_int, libc::c_int) {
+    match mode {
+        Mode::ReadOnly => (libc::PROT_READ, libc::MAP_SHARED),
+        Mode::ReadWrite => (libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED),
+        Mode::CopyOnWrite => (libc::PROT_READ | libc::PROT_WRITE, libc::MAP_PRIVATE),
+    }
+}
+
+fn round_up(value: u64, page: u64) -> u64 {
+    value.div_ceil(page) * page
+}
+
+impl Region {
+    /// Maps `len` bytes of the file at `offset`, able to grow in place up to `max_len` when that
+    /// is larger than `len`.
+    fn map(file: &File, options: &Options, offset: u64, len: u64) -> Result<Region> {
+        let too_big = || Error::os("mmap", io::Error::from_raw_os_error(libc::ENOMEM));
+        let page = guard::page_size() as u64;
+        let lead = offset % page;
+        if options.max_len > len {
+            return Region::map_reserved(file, options, offset, len);
+        }
+        let len_usize = usize::try_from(len).map_err(|_| too_big())?;
+        let mut builder = MmapOptions::new();
+        builder.offset(offset).len(len_usize);
+        if options.populate {
+            builder.populate();
+        }
+        let context = || format!("mmap of {len} bytes at file offset {offset}");
+        let (storage, window) = match options.mode {
+            Mode::ReadOnly => {
+                let map = builder
+                    .map_raw_read_only(file)
+                    .map_err(|e| Error::os(context(), e))?;
+                let window = map.as_mut_ptr();
+                (Storage::Shared(map), window)
+            }
+            Mode::ReadWrite => {
+                let map = builder.map_raw(file).map_err(|e| Error::os(context(), e))?;
+                let window = map.as_mut_ptr();
+                (Storage::Shared(map), window)
+            }
+            Mode::CopyOnWrite => {
+                // SAFETY: a private mapping: other processes' changes to the file may show through
+                // pages this process has not written, which is the documented COW behaviour; the
+                // library never builds Rust references that assume the bytes are immutable.
+                let mut map =
+                    unsafe { builder.map_copy(file) }.map_err(|e| Error::os(context(), e))?;
+                let window = map.as_mut_ptr();
+                (Storage::Private(map), window)
+            }
+        };
+        Region::register(file, options, storage, window, lead, offset, len, len)
+    }
+
+    fn map_reserved(file: &File, options: &Options, offset: u64, len: u64) -> Result<Region> {
+        let page = guard::page_size() as u64;
+        let lead = offset % page;
+        let reserve = usize::try_from(round_up(lead + options.max_len, page)).map_err(|_| {
+            Error::os(
+                "reserving address space",
+                io::Error::from_raw_os_error(libc::ENOMEM),
+            )
+        })?;
+        // SAFETY: a fresh anonymous PROT_NONE reservation; no existing memory is touched.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                reserve,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(Error::last_os(format!(
+                "reserving {reserve} bytes of address space (max_len)"
+            )));
+        }
+        let storage = Storage::Reserved {
+            base: base.cast(),
+            len: reserve,
+        };
+        // SAFETY: lead < page <= reserve.
+        let window = unsafe { base.cast::<u8>().add(lead as usize) };
+        let region = Region::register(
+            file,
+            options,
+            storage,
+            window,
+            lead,
+            offset,
+            options.max_len,
+            0,
+        )?;
+        region.map_more(file, options, len)?;
+        Ok(region)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn register(
+        file: &File,
+        options: &Options,
+        storage: Storage,
+        window: *mut u8,
+        lead: u64,
+        offset: u64,
+        capacity: u64,
+        mapped: u64,
+    ) -> Result<Region> {
+        let guard = Registration::new(
+            window as usize - lead as usize,
+            (capacity + lead) as usize,
+            file.as_raw_fd(),
+            offset - lead,
+            options.mode.writable_memory(),
+            options.guard_raw,
+        )?;
+        Ok(Region {
+            guard,
+            storage,
+            window,
+            capacity,
+            mapped: AtomicU64::new(mapped),
+        })
+    }
+
+    /// Reservations only: maps the file up to `len` window bytes inside the reservation (the
+    /// pages already mapped stay untouched, so COPY_ON_WRITE changes survive). Views lock held.
+    fn map_more(&self, file: &File, options: &Options, len: u64) -> Result<()> {
+        let mapped = self.mapped.load(Ordering::Acquire);
+        if len <= mapped {
+            return Ok(());
+        }
+        let Storage::Reserved { base, .. } = self.storage else {
+            return Ok(());
+        };
+        let page = guard::page_size() as u64;
+        let lead = self.window as u64 - base as u64;
+        let from = if mapped == 0 {
+            0
+        } else {
+            round_up(lead + mapped, page)
+        };
+        let to = round_up(lead + len, page);
+        if to > from {
+            let (prot, share) = map_flags(options.mode);
+            let mut flags = share | libc::MAP_FIXED;
+            if options.populate {
+                flags |= libc::MAP_POPULATE;
+            }
+            let file_offset = options.offset - lead + from;
+            // SAFETY: [base + from, base + to) lies inside our own reservation (to <= lead +
+            // max_len rounded up); MAP_FIXED replaces only PROT_NONE pages there.
+            let result = unsafe {
+                libc::mmap(
+                    base.add(from as usize).cast(),
+                    (to - from) as usize,
+                    prot,
+                    flags,
+                    file.as_raw_fd(),
+                    file_offset as libc::off_t,
+                )
+            };
+            if result == libc::MAP_FAILED {
+                return Err(Error::last_os(format!(
+                    "mmap of file offset {file_offset} into the reservation"
+                )));
+            }
+        }
+        self.mapped.store(len, Ordering::Release);
+        Ok(())
+    }
+
+    /// The page-aligned address range covering window bytes `[offset, offset + len)`.
+    fn page_range(&self, offset: u64, len: u64) -> (*mut libc::c_void, usize) {
+        let page = guard::page_size();
+        let start = self.window as usize + offset as usize;
+        let aligned = start & !(page - 1);
+        (aligned as *mut libc::c_void, start + len as usize - aligned)
+    }
+
+    /// msync of window bytes `[offset, offset + len)`.
+    fn sync(&self, offset: u64, len: u64, synchronous: bool) -> io::Result<()> {
+        if len == 0 {
+            return Ok(());
+        }
+        let (address, length) = self.page_range(offset, len);
+        let flags = if synchronous {
+            libc::MS_SYNC
+        } else {
+            libc::MS_ASYNC
+        };
+        // SAFETY: the range lies inside this region's mapping; msync does not change memory.
+        if unsafe { libc::msync(address, length, flags) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
+    /// madvise of window bytes `[offset, offset + len)`.
+    fn advise(&self, advice: Advice, offset: u64, len: u64) -> io::Result<()> {
+        let code = match advice {
+            Advice::Normal => libc::MADV_NORMAL,
+            Advice::Random => libc::MADV_RANDOM,
+            Advice::Sequential => libc::MADV_SEQUENTIAL,
+            Advice::WillNeed => libc::MADV_WILLNEED,
+            Advice::DontNeed => libc::MADV_DONTNEED,
+            Advice::HugePage => libc::MADV_HUGEPAGE,
+            Advice::NoHugePage => libc::MADV_NOHUGEPAGE,
+        };
+        let (address, length) = self.page_range(offset, len);
+        // SAFETY: the range lies inside this region's mapping. MADV_DONTNEED on a shared mapping
+        // only drops page-table entries (data stays in the page cache); on a private one it
+        // discards this process's copies, which is what DONT_NEED asks for. The others are hints.
+        if unsafe { libc::madvise(address, length, code) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(())
+    }
+}
+
+/// An immutable (pointer, length) pair; the current one is published in `Mapping::view`.
+struct View {
+    region: Arc<Region>,
+    len: u64,
+}
+
+/// A file (or a window of it) mapped into memory.
+pub struct Mapping {
+    // Field order matters: views (and their regions) are unmapped before the file is closed,
+    // because the guard registry holds the file descriptor.
+    view: AtomicPtr<View>,
+    /// Every view ever published (the current one included), freed only on drop.
+    views: Mutex<Vec<Box<View>>>,
+    file: File,
+    path: PathBuf,
+    options: Options,
+    /// A size change (create, resize) that flush must make durable with fdatasync.
+    size_changed: AtomicBool,
+    /// Written (guarded write, mutable slice or atomic) since the last whole-window flush: close
+    /// and the background flusher then flush.
+    dirty: AtomicBool,
+    /// A caught panic left this mapping in an unknown state: every later call fails INTERNAL.
+    poisoned: AtomicBool,
+    /// Dropping it stops the EVERY_MILLIS background flusher.
+    _flusher: Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    /// Writes since the last flush (for flush policies).
+    pub(crate) pending_writes: AtomicU64,
+    pub(crate) pending_bytes: AtomicU64,
+}
+
+fn c_path(path: &Path) -> Result<CString> {
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| Error::InvalidArgument("the path contains a NUL byte".into()))
+}
+
+fn describe(path: &Path) -> String {
+    format!("{:?}", path.display().to_string())
+}
+
+/// `offset + len <= total`, without wrapping.
+pub fn check_range(offset: u64, len: u64, total: u64) -> Result<()> {
+    match offset.checked_add(len) {
+        Some(end) if end <= total => Ok(()),
+        _ => Err(Error::OutOfBounds {
+            offset,
+            len,
+            mapping_len: total,
+        }),
+    }
+}
+
+fn open_flags(mode: Mode) -> libc::c_int {
+    let access = if mode == Mode::ReadWrite {
+        libc::O_RDWR
+    } else {
+        libc::O_RDONLY
+    };
+    // O_NONBLOCK: opening a FIFO must not hang; it is then refused as not mappable.
+    access | libc::O_CLOEXEC | libc::O_NONBLOCK | libc::O_NOCTTY
+}
+
+fn open_fd(path: &CString, flags: libc::c_int, create_mode: libc::mode_t) -> io::Result<File> {
+    // SAFETY: `path` is a valid NUL-terminated string; open has no other preconditions.
+    let fd = unsafe { libc::open(path.as_ptr(), flags, create_mode as libc::c_uint) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just opened and is owned by nobody else.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// Gives the file `size` bytes with real blocks behind them (so a full disk is ENOSPC now, not a
+/// SIGBUS at the first write), falling back to ftruncate where the filesystem cannot allocate.
+fn reserve_size(file: &File, current: u64, size: u64) -> io::Result<()> {
+    if size > current {
+        let length = (size - current) as libc::off_t;
+        // SAFETY: valid fd; fallocate mode 0 allocates and extends the file size.
+        let result =
+            unsafe { libc::fallocate(file.as_raw_fd(), 0, current as libc::off_t, length) };
+        if result == 0 {
+            return Ok(());
+        }
+        let error = io::Error::last_os_error();
+        match error.raw_os_error() {
+            Some(libc::EOPNOTSUPP) | Some(libc::ENOSYS) | Some(libc::EINVAL) => {}
+            _ => return Err(error),
+        }
+    }
+    file.set_len(size)
+}
+
+/// Creates a file of `size` bytes that appears at `path` only once it has its size, failing with
+/// EEXIST if the path exists. Uses an anonymous O_TMPFILE linked into place where supported.
+fn create_new(path: &CString, size: u64) -> io::Result<File> {
+    let path_bytes = path.as_bytes();
+    let directory = match path_bytes.iter().rposition(|&b| b == b'/') {
+        Some(0) => b"/".to_vec(),
+        Some(slash) => path_bytes[..slash].to_vec(),
+        None => b".".to_vec(),
+    };
+    let directory = CString::new(directory).expect("a slice of a C string has no NUL");
+    match open_fd(
+        &directory,
+        libc::O_TMPFILE | libc::O_RDWR | libc::O_CLOEXEC,
+        0o666,
+    ) {
+        Ok(file) => {
+            reserve_size(&file, 0, size)?;
+            let proc_path = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd()))
+                .expect("digits have no NUL");
+            // SAFETY: both paths are valid C strings; linkat publishes the fully sized file or
+            // fails with EEXIST, never replacing an existing one.
+            let linked = unsafe {
+                libc::linkat(
+                    libc::AT_FDCWD,
+                    proc_path.as_ptr(),
+                    libc::AT_FDCWD,
+                    path.as_ptr(),
+                    libc::AT_SYMLINK_FOLLOW,
+                )
+            };
+            if linked == 0 {
+                return Ok(file);
+            }
+            let error = io::Error::last_os_error();
+            // Without /proc we cannot link the temporary file: fall back to the plain way.
+            if error.raw_os_error() != Some(libc::ENOENT) {
+                return Err(error);
+            }
+        }
+        Err(error) => match error.raw_os_error() {
+            Some(libc::EOPNOTSUPP) | Some(libc::EISDIR) | Some(libc::EINVAL) => {}
+            _ => return Err(error),
+        },
+    }
+    let file = open_fd(
+        path,
+        libc::O_RDWR | libc::O_CREAT | libc::O_EXCL | libc::O_CLOEXEC,
+        0o666,
+    )?;
+    if let Err(error) = reserve_size(&file, 0, size) {
+        // SAFETY: valid C string; we created this file a moment ago and remove our own half-made file.
+        unsafe { libc::unlink(path.as_ptr()) };
+        return Err(error);
+    }
+    Ok(file)
+}
+
+/// Opens (or creates) the file per the disposition. Returns the file and whether it was created.
+fn open_file(path: &Path, options: &Options) -> Result<(File, bool)> {
+    let c_path = c_path(path)?;
+    let flags = open_flags(options.mode);
+    let opening = |e| Error::os(format!("open({})", describe(path)), e);
+    let creating = |e| Error::os(format!("create({})", describe(path)), e);
+    match options.disposition {
+        Disposition::OpenExisting => Ok((open_fd(&c_path, flags, 0).map_err(opening)?, false)),
+        Disposition::CreateNew => Ok((
+            create_new(&c_path, options.create_size).map_err(creating)?,
+            true,
+        )),
+        Disposition::OpenOrCreate => {
+            // Race-free: either we open an existing file (never truncated, never grown) or our
+            // creation wins with O_EXCL semantics. A file deleted between the two steps is retried.
+            for _ in 0..64 {
+                match open_fd(&c_path, flags, 0) {
+                    Ok(file) => return Ok((file, false)),
+                    Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+                    Err(e) => return Err(opening(e)),
+                }
+                match create_new(&c_path, options.create_size) {
+                    Ok(file) => return Ok((file, true)),
+                    Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
+                    Err(e) => return Err(creating(e)),
+                }
+            }
+            Err(Error::os(
+                format!(
+                    "open_or_create({}): the file keeps appearing and disappearing",
+                    describe(path)
+                ),
+                io::Error::from_raw_os_error(libc::EAGAIN),
+            ))
+        }
+    }
+}
+
+fn file_size(file: &File) -> Result<u64> {
+    file.metadata()
+        .map(|m| m.len())
+        .map_err(|e| Error::os("fstat", e))
+}
+
+impl Mapping {
+    /// Opens `path` per `options` and maps the window.
+    pub fn open(path: &Path, options: &Options) -> Result<Arc<Mapping>> {
+        if options.guard_raw && !guard::faults_recoverable() {
+            return Err(Error::Unsupported(
+                "GUARD_RAW needs the SIGBUS handler, which is switched off (MAPFILE_SIGBUS=off)"
+                    .into(),
+            ));
+        }
+        if options.disposition != Disposition::OpenExisting && options.mode != Mode::ReadWrite {
+            return Err(Error::InvalidArgument(format!(
+                "creating a file needs mode READ_WRITE, not {}",
+                options.mode.name()
+            )));
+        }
+        let (file, created) = open_file(path, options)?;
+        let metadata = file.metadata().map_err(|e| Error::os("fstat", e))?;
+        if !metadata.file_type().is_file() {
+            return Err(Error::Unsupported(format!(
+                "{} is not a regular file and cannot be mapped",
+                describe(path)
+            )));
+        }
+        let size = metadata.len();
+        let len = if options.len == 0 {
+            check_range(options.offset, 0, size)?;
+            size - options.offset
+        } else {
+            check_range(options.offset, options.len, size)?;
+            options.len
+        };
+        let region = Region::map(&file, options, options.offset, len)?;
+        let view = Box::new(View {
+            region: Arc::new(region),
+            len,
+        });
+        let current = &*view as *const View as *mut View;
+        let mapping = Arc::new(Mapping {
+            view: AtomicPtr::new(current),
+            views: Mutex::new(vec![view]),
+            file,
+            path: path.to_path_buf(),
+            options: options.clone(),
+            size_changed: AtomicBool::new(created),
+            dirty: AtomicBool::new(false),
+            poisoned: AtomicBool::new(false),
+            _flusher: Mutex::new(None),
+            pending_writes: AtomicU64::new(0),
+            pending_bytes: AtomicU64::new(0),
+        });
+        if let FlushPolicy::EveryMillis(millis) = options.flush_policy {
+            if options.mode == Mode::ReadWrite {
+                let stop = flush::start_background_flusher(&mapping, millis);
+                *mapping._flusher.lock().unwrap_or_else(|p| p.into_inner()) = Some(stop);
+            }
+        }
+        Ok(mapping)
+    }
+
+    pub fn flush_policy(&self) -> FlushPolicy {
+        self.options.flush_policy
+    }
+
+    /// Marks the mapping unusable after a caught panic.
+    pub fn poison(&self) {
+        self.poisoned.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::Relaxed)
+    }
+
+    #[inline]
+    fn view(&self) -> &View {
+        // SAFETY: every published view is owned by `self.views` until `self` is dropped.
+        unsafe { &*self.view.load(Ordering::Acquire) }
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.options.mode
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The window's file offset.
+    pub fn offset(&self) -> u64 {
+        self.options.offset
+    }
+
+    /// Current window length in bytes.
+    #[inline]
+    pub fn len(&self) -> u64 {
+        self.view().len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn require_writable(&self, operation: &'static str) -> Result<()> {
+        if self.options.mode == Mode::ReadOnly {
+            return Err(Error::ReadOnly {
+                operation,
+                mode: self.options.mode.name(),
+                also_cow: " or COPY_ON_WRITE",
+            });
+        }
+        Ok(())
+    }
+
+    fn mark_dirty(&self) {
+        if self.options.mode == Mode::ReadWrite && !self.dirty.load(Ordering::Relaxed) {
+            self.dirty.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Pointer to `len` bytes at `offset` of the window (zero-copy).
+    pub fn slice(&self, offset: u64, len: u64) -> Result<*const u8> {
+        let view = self.view();
+        check_range(offset, len, view.len)?;
+        // SAFETY: offset <= view.len <= region capacity: inside (or one past) the mapping.
+        Ok(unsafe { view.region.window.add(offset as usize) })
+    }
+
+    /// Writable pointer to `len` bytes at `offset` (READ_WRITE or COPY_ON_WRITE).
+    pub fn slice_mut(&self, offset: u64, len: u64) -> Result<*mut u8> {
+        let view = self.view();
+        check_range(offset, len, view.len)?;
+        self.require_writable("a mutable slice")?;
+        self.mark_dirty();
+        // SAFETY: as in `slice`.
+        Ok(unsafe { view.region.window.add(offset as usize) })
+    }
+
+    /// Runs `operation` on `[offset, offset + len)` of the current view inside the truncation
+    /// guard. Fails with TRUNCATED (or IO) if any byte of the range is lost, before or during.
+    #[inline]
+    fn guarded<R>(
+        &self,
+        view: &View,
+        offset: u64,
+        len: u64,
+        operation: impl FnOnce(*mut u8) -> R,
+    ) -> Result<R> {
+        let region = &view.region;
+        let file_end = self.options.offset + offset + len;
+        if region.guard.lost_from() < file_end {
+            return Err(self.loss_error(region));
+        }
+        // SAFETY: the range was checked against the view, which lies inside the region.
+        let start = unsafe { region.window.add(offset as usize) };
+        let result = region.guard.guarded(|| operation(start));
+        if region.guard.lost_from() < file_end {
+            return Err(self.loss_error(region));
+        }
+        Ok(result)
+    }
+
+    fn loss_error(&self, region: &Region) -> Error {
+        let lost_from = region.guard.lost_from();
+        match region.guard.loss_cause() {
+            Some(LossCause::Io) => Error::os(
+                format!(
+                    "reading the mapped page at file offset {lost_from} of {}",
+                    describe(&self.path)
+                ),
+                io::Error::from_raw_os_error(libc::EIO),
+            ),
+            _ => Error::Truncated {
+                detail: format!(
+                    "{} now ends at or before byte {lost_from}; the bytes asked for are gone",
+                    describe(&self.path)
+                ),
+            },
+        }
+    }
+
+    /// Copies `destination.len()` bytes at `offset` out of the mapping (guarded).
+    pub fn read(&self, offset: u64, destination: &mut [u8]) -> Result<()> {
+        let view = self.view();
+        let len = destination.len() as u64;
+        check_range(offset, len, view.len)?;
+        if !guard::faults_recoverable() {
+            return self.pread(offset, destination);
+        }
+        self.guarded(view, offset, len, |source| {
+            // SAFETY: `source` points at `len` mapped bytes; `destination` is a distinct buffer.
+            unsafe {
+                std::ptr::copy_nonoverlapping(source, destination.as_mut_ptr(), destination.len())
+            }
+        })
+    }
+
+    /// Copies `source` into the mapping at `offset` (guarded; READ_WRITE or COPY_ON_WRITE).
+    pub fn write(&self, offset: u64, source: &[u8]) -> Result<()> {
+        let view = self.view();
+        let len = source.len() as u64;
+        check_range(offset, len, view.len)?;
+        self.require_writable("mapfile_write")?;
+        self.mark_dirty();
+        if !guard::faults_recoverable() && self.options.mode == Mode::ReadWrite {
+            return self.pwrite(offset, source);
+        }
+        self.guarded(view, offset, len, |target| {
+            // SAFETY: `target` points at `len` writable mapped bytes; `source` is a distinct buffer.
+            unsafe { std::ptr::copy_nonoverlapping(source.as_ptr(), target, source.len()) }
+        })?;
+        self.after_write(offset, len);
+        Ok(())
+    }
+
+    /// First position `>= from` where `needle` starts, or None (guarded). An empty needle is
+    /// found at `from`.
+    pub fn find(&self, from: u64, needle: &[u8]) -> Result<Option<u64>> {
+        let view = self.view();
+        check_range(from, 0, view.len)?;
+        if needle.is_empty() {
+            return Ok(Some(from));
+        }
+        let len = view.len - from;
+        if !guard::faults_recoverable() {
+            return self.find_by_pread(from, len, needle);
+        }
+        let found = self.guarded(view, from, len, |start| {
+            // SAFETY: `len` mapped bytes at `start`; the slice lives only for this search.
+            let haystack = unsafe { std::slice::from_raw_parts(start, len as usize) };
+            memchr::memmem::find(haystack, needle)
+        })?;
+        Ok(found.map(|position| from + position as u64))
+    }
+
+    /// Number of bytes equal to `byte` in `[offset, offset + len)` (guarded).
+    pub fn count_byte(&self, offset: u64, len: u64, byte: u8) -> Result<u64> {
+        let view = self.view();
+        check_range(offset, len, view.len)?;
+        if !guard::faults_recoverable() {
+            let mut count = 0u64;
+            self.for_each_pread_chunk(offset, len, 0, |chunk, _| {
+                count += memchr::memchr_iter(byte, chunk).count() as u64;
+                false
+            })?;
+            return Ok(count);
+        }
+        self.guarded(view, offset, len, |start| {
+            // SAFETY: `len` mapped bytes at `start`; the slice lives only for this count.
+            let bytes = unsafe { std::slice::from_raw_parts(start, len as usize) };
+            memchr::memchr_iter(byte, bytes).count() as u64
+        })
+    }
+
+    /// Touches every page of the range now, so later accesses do not fault (guarded).
+    pub fn prefault(&self, offset: u64, len: u64) -> Result<()> {
+        let view = self.view();
+        check_range(offset, len, view.len)?;
+        if len == 0 || !guard::faults_recoverable() {
+            return Ok(());
+        }
+        let page = guard::page_size();
+        self.guarded(view, offset, len, |start| {
+            let mut sum = 0u8;
+            let mut position = 0usize;
+            while position < len as usize {
+                // SAFETY: `position < len`: a mapped byte of the range.
+                sum ^= unsafe { std::ptr::read_volatile(start.add(position)) };
+                position += page - (start as usize + position) % page;
+            }
+            std::hint::black_box(sum);
+        })
+    }
+
+    // --- the pread/pwrite path, for hosts that switched the SIGBUS handler off ---------------
+
+    fn pread(&self, offset: u64, destination: &mut [u8]) -> Result<()> {
+        let mut done = 0usize;
+        self.for_each_pread_chunk(offset, destination.len() as u64, 0, |chunk, at| {
+            destination[at as usize..at as usize + chunk.len()].copy_from_slice(chunk);
+            done += chunk.len();
+            false
+        })?;
+        debug_assert_eq!(done, destination.len());
+        Ok(())
+    }
+
+    /// Reads `[offset, offset + len)` of the window from the file in chunks that overlap by
+    /// `overlap` bytes; `visit(chunk, window_offset)` returns true to stop. A short read means the
+    /// file shrank: TRUNCATED.
+    fn for_each_pread_chunk(
+        &self,
+        offset: u64,
+        len: u64,
+        overlap: usize,
+        mut visit: impl FnMut(&[u8], u64) -> bool,
+    ) -> Result<()> {
+        const CHUNK: usize = 1 << 20;
+        let mut buffer = vec![0u8; CHUNK.min(len as usize).max(overlap + 1)];
+        let mut position = offset;
+        let end = offset + len;
+        while position < end {
+            let want = ((end - position) as usize).min(buffer.len());
+            let mut filled = 0;
+            while filled < want {
+                let at = self.options.offset + position + filled as u64;
+                // SAFETY: the buffer has `want - filled` writable bytes from `filled`.
+                let got = unsafe {
+                    libc::pread(
+                        self.file.as_raw_fd(),
+                        buffer[filled..].as_mut_ptr().cast(),
+                        want - filled,
+                        at as libc::off_t,
+                    )
+                };
+                if got < 0 {
+                    let error = io::Error::last_os_error();
+                    if error.kind() == io::ErrorKind::Interrupted {
+                        continue;
+                    }
+                    return Err(Error::os("pread", error));
+                }
+                if got == 0 {
+                    return Err(Error::Truncated {
+                        detail: format!("{} now ends at byte {at}", describe(&self.path)),
+                    });
+                }
+                filled += got as usize;
+            }
+            if visit(&buffer[..want], position) {
+                return Ok(());
+            }
+            if position + want as u64 >= end {
+                break;
+            }
+            position += (want - overlap.min(want - 1)) as u64;
+        }
+        Ok(())
+    }
+
+    fn find_by_pread(&self, from: u64, len: u64, needle: &[u8]) -> Result<Option<u64>> {
+        if (needle.len() as u64) > len {
+            return Ok(None);
+        }
+        let mut found = None;
+        self.for_each_pread_chunk(from, len, needle.len() - 1, |chunk, at| {
+            found = memchr::memmem::find(chunk, needle).map(|p| at + p as u64);
+            found.is_some()
+        })?;
+        Ok(found)
+    }
+
+    fn pwrite(&self, offset: u64, source: &[u8]) -> Result<()> {
+        let mut written = 0usize;
+        while written < source.len() {
+            let at = self.options.offset + offset + written as u64;
+            // SAFETY: `source[written..]` is readable.
+            let done = unsafe {
+                libc::pwrite(
+                    self.file.as_raw_fd(),
+                    source[written..].as_ptr().cast(),
+                    source.len() - written,
+                    at as libc::off_t,
+                )
+            };
+            if done < 0 {
+                let error = io::Error::last_os_error();
+                if error.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(Error::os("pwrite", error));
+            }
+            written += done as usize;
+        }
+        // A pwrite past the (shrunk) end would grow the file instead of failing; check after.
+        if file_size(&self.file)? < self.options.offset + offset + source.len() as u64 {
+            return Err(Error::Truncated {
+                detail: format!("{} shrank under the write", describe(&self.path)),
+            });
+        }
+        self.after_write(offset, source.len() as u64);
+        Ok(())
+    }
+
+    // --- durability ---------------------------------------------------------------------------
+
+    /// Synchronous, durable flush of the whole window (msync MS_SYNC, then fdatasync after a size
+    /// change). A no-op for READ_ONLY and COPY_ON_WRITE.
+    pub fn flush(&self) -> Result<()> {
+        let was_dirty = self.dirty.swap(false, Ordering::AcqRel);
+        let result = self.flush_range(0, self.len());
+        if result.is_err() && was_dirty {
+            self.dirty.store(true, Ordering::Release);
+        }
+        result
+    }
+
+    /// Synchronous, durable flush of `[offset, offset + len)`.
+    pub fn flush_range(&self, offset: u64, len: u64) -> Result<()> {
+        let view = self.view();
+        check_range(offset, len, view.len)?;
+        if self.options.mode != Mode::ReadWrite {
+            return Ok(());
+        }
+        self.pending_writes.store(0, Ordering::Relaxed);
+        self.pending_bytes.store(0, Ordering::Relaxed);
+        view.region
+            .sync(offset, len, true)
+            .map_err(|e| Error::os("msync(MS_SYNC)", e))?;
+        if self.size_changed.swap(false, Ordering::AcqRel) {
+            self.file.sync_data().map_err(|e| {
+                self.size_changed.store(true, Ordering::Release);
+                Error::os("fdatasync", e)
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Starts write-back of the whole window and returns (msync MS_ASYNC).
+    pub fn flush_async(&self) -> Result<()> {
+        let view = self.view();
+        if self.options.mode != Mode::ReadWrite {
+            return Ok(());
+        }
+        view.region
+            .sync(0, view.len, false)
+            .map_err(|e| Error::os("msync(MS_ASYNC)", e))
+    }
+
+    /// Called after every successful write (policy hooks live in `flush.rs`).
+    #[inline]
+    fn after_write(&self, offset: u64, len: u64) {
+        if self.options.flush_policy != FlushPolicy::Manual {
+            flush::after_write(self, offset, len);
+        }
+    }
+
+    /// Written since the last whole-window flush.
+    pub fn was_written(&self) -> bool {
+        self.dirty.load(Ordering::Relaxed)
+    }
+
+    // --- hints ----------------------------------------------------------------------------------
+
+    /// madvise over `[offset, offset + len)` of the window.
+    pub fn advise(&self, advice: Advice, offset: u64, len: u64) -> Result<()> {
+        let view = self.view();
+        check_range(offset, len, view.len)?;
+        if len == 0 {
+            return Ok(());
+        }
+        view.region.advise(advice, offset, len).map_err(|e| {
+            if e.raw_os_error() == Some(libc::EINVAL) {
+                Error::Unsupported(format!("the advice {advice:?} is not supported here ({e})"))
+            } else {
+                Error::os(format!("madvise({advice:?})"), e)
+            }
+        })
+    }
+
+    /// mlock / munlock over `[offset, offset + len)`.
+    pub fn lock(&self, offset: u64, len: u64, lock: bool) -> Result<()> {
+        let view = self.view();
+        check_range(offset, len, view.len)?;
+        if len == 0 {
+            return Ok(());
+        }
+        let (address, length) = view.region.page_range(offset, len);
+        // SAFETY: the range lies inside this mapping; (un)locking has no memory-safety effect.
+        let result = unsafe {
+            if lock {
+                libc::mlock(address, length)
+            } else {
+                libc::munlock(address, length)
+            }
+        };
+        if result != 0 {
+            return Err(Error::last_os(if lock { "mlock" } else { "munlock" }));
+        }
+        Ok(())
+    }
+
+    // --- atomics --------------------------------------------------------------------------------
+
+    /// Pointer for an atomic of `width` bytes at `offset`, after the range, alignment and
+    /// (for mutating ones) mode checks.
+    fn atomic_pointer(
+        &self,
+        offset: u64,
+        width: u64,
+        mutating: bool,
+        operation: &'static str,
+    ) -> Result<(&View, *mut u8)> {
+        let view = self.view();
+        check_range(offset, width, view.len)?;
+        let file_offset = self.options.offset + offset;
+        if file_offset % width != 0 {
+            return Err(Error::Misaligned {
+                operation,
+                file_offset,
+                width,
+            });
+        }
+        if mutating {
+            self.require_writable(operation)?;
+            self.mark_dirty();
+        }
+        // SAFETY: inside the window.
+        Ok((view, unsafe { view.region.window.add(offset as usize) }))
+    }
+
+    /// Runs `operation` on the atomic at `offset` inside the guard.
+    pub fn atomic_u64<R>(
+        &self,
+        offset: u64,
+        mutating: bool,
+        name: &'static str,
+        operation: impl FnOnce(&std::sync::atomic::AtomicU64) -> R,
+    ) -> Result<R> {
+        let (view, pointer) = self.atomic_pointer(offset, 8, mutating, name)?;
+        self.guarded(view, offset, 8, |_| {
+            // SAFETY: 8 mapped bytes, 8-aligned (file offsets and mapping addresses agree modulo
+            // the page size); other processes use the same bytes only atomically (the contract).
+            operation(unsafe { std::sync::atomic::AtomicU64::from_ptr(pointer.cast()) })
+        })
+    }
+
+    pub fn atomic_u32<R>(
+        &self,
+        offset: u64,
+        mutating: bool,
+        name: &'static str,
+        operation: impl FnOnce(&AtomicU32) -> R,
+    ) -> Result<R> {
+        let (view, pointer) = self.atomic_pointer(offset, 4, mutating, name)?;
+        self.guarded(view, offset, 4, |_| {
+            // SAFETY: as for `atomic_u64`, with 4 bytes.
+            operation(unsafe { AtomicU32::from_ptr(pointer.cast()) })
+        })
+    }
+
+    // --- size and truncation ----------------------------------------------------------------------
+
+    /// OK, or TRUNCATED once the file is shorter than the window (or bytes were lost to a fault).
+    pub fn check(&self) -> Result<()> {
+        let view = self.view();
+        if view.region.guard.lost_from() != NOTHING_LOST {
+            return Err(self.loss_error(&view.region));
+        }
+        let size = file_size(&self.file)?;
+        let needed = self.options.offset + view.len;
+        if size < needed {
+            return Err(Error::Truncated {
+                detail: format!(
+                    "{} is {size} bytes, the mapping needs {needed}; mapfile_refresh adopts the new length",
+                    describe(&self.path)
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Sets the file's size to `offset + new_len` and the window's length to `new_len`
+    /// (READ_WRITE only). Growing reserves disk blocks; may move the window (old pointers stay
+    /// valid until close).
+    pub fn resize(&self, new_len: u64) -> Result<()> {
+        let new_size = self
+            .options
+            .offset
+            .checked_add(new_len)
+            .filter(|&size| size <= i64::MAX as u64)
+            .ok_or(Error::OutOfBounds {
+                offset: self.options.offset,
+                len: new_len,
+                mapping_len: i64::MAX as u64,
+            })?;
+        if self.options.mode != Mode::ReadWrite {
+            return Err(Error::ReadOnly {
+                operation: "mapfile_resize",
+                mode: self.options.mode.name(),
+                also_cow: "",
+            });
+        }
+        let mut views = self
+            .views
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let current = file_size(&self.file)?;
+        reserve_size(&self.file, current, new_size)
+            .map_err(|e| Error::os(format!("resizing the file to {new_size} bytes"), e))?;
+        self.size_changed.store(true, Ordering::Release);
+        self.adopt_len(&mut views, new_len)
+    }
+
+    /// Follows the file's current length: grows the window after appends, shrinks it after a
+    /// truncation and clears the TRUNCATED state (a fixed-length window never grows past its
+    /// length).
+    pub fn refresh(&self) -> Result<()> {
+        let mut views = self
+            .views
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let available = file_size(&self.file)?.saturating_sub(self.options.offset);
+        let target = if self.options.len == 0 {
+            available
+        } else {
+            available.min(self.options.len)
+        };
+        self.adopt_len(&mut views, target)
+    }
+
+    /// Publishes a view of `len` bytes: reuses the current region when it covers `len` and has
+    /// lost nothing, else maps a new one. Called with the views lock held.
+    fn adopt_len(&self, views: &mut Vec<Box<View>>, len: u64) -> Result<()> {
+        let current = self.view();
+        if current.len == len && current.region.guard.lost_from() == NOTHING_LOST {
+            return Ok(());
+        }
+        let region =
+            if len <= current.region.capacity && current.region.guard.lost_from() == NOTHING_LOST {
+                current.region.map_more(&self.file, &self.options, len)?;
+                Arc::clone(&current.region)
+            } else {
+                Arc::new(Region::map(
+                    &self.file,
+                    &self.options,
+                    self.options.offset,
+                    len,
+                )?)
+            };
+        let view = Box::new(View { region, len });
+        self.view
+            .store(&*view as *const View as *mut View, Ordering::Release);
+        views.push(view);
+        Ok(())
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // Views before the file: regions unregister from the guard (which holds the fd) and unmap.
+        self.views
+            .get_mut()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .clear();
+    }
+}

@@ -1,0 +1,390 @@
+//! Reading and writing: length, zero-copy slices, guarded copies, search, count, atomics.
+
+use std::ffi::c_void;
+
+use super::boundary::{non_null, on};
+use super::handle::borrow;
+use super::status::mapfile_status;
+use super::types::mapfile_t;
+use crate::core::Mapping;
+
+/// Current length of the window in bytes (0 for NULL or an empty file).
+/// Thread safety: may be called concurrently with every call but mapfile_close.
+#[no_mangle]
+pub extern "C" fn mapfile_len(m: *const mapfile_t) -> u64 {
+    // SAFETY: per the C contract, m is NULL or a live handle.
+    unsafe { borrow(m) }.map_or(0, |mapping| mapping.len())
+}
+
+/// Zero-copy access: `*out` receives a pointer to byte `offset` of the window, valid for `len`
+/// bytes, until mapfile_close (the library keeps every mapping it ever made for a handle alive until
+/// then, so a pointer survives mapfile_resize and mapfile_refresh, though it then shows the old
+/// window). Reading it is plain memory access: if the file is truncated under it, see
+/// MAPFILE_FLAG_GUARD_RAW. A `len` of 0 is valid anywhere in [0, mapfile_len].
+///
+/// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG (m or out NULL); MAPFILE_ERR_OUT_OF_BOUNDS (the range
+///         leaves the window or offset + len overflows). `*out` is written only on success.
+/// Thread safety: may be called concurrently with every call but mapfile_close.
+#[no_mangle]
+pub extern "C" fn mapfile_slice(
+    m: *const mapfile_t,
+    offset: u64,
+    len: u64,
+    out: *mut *const u8,
+) -> mapfile_status {
+    on("mapfile_slice", m, |mapping| {
+        non_null(out, "out")?;
+        let pointer = mapping.slice(offset, len)?;
+        // SAFETY: non-null out pointer from the caller.
+        unsafe { *out = pointer };
+        Ok(())
+    })
+}
+
+/// Like mapfile_slice, for writing: READ_WRITE writes reach the file (make them durable with
+/// mapfile_flush*); COPY_ON_WRITE writes stay private.
+///
+/// @return as mapfile_slice, plus MAPFILE_ERR_READ_ONLY on a READ_ONLY mapping (after the range
+///         check).
+#[no_mangle]
+pub extern "C" fn mapfile_slice_mut(
+    m: *mut mapfile_t,
+    offset: u64,
+    len: u64,
+    out: *mut *mut u8,
+) -> mapfile_status {
+    on("mapfile_slice_mut", m, |mapping| {
+        non_null(out, "out")?;
+        let pointer = mapping.slice_mut(offset, len)?;
+        // SAFETY: non-null out pointer from the caller.
+        unsafe { *out = pointer };
+        Ok(())
+    })
+}
+
+/// Guarded copy of `len` bytes at `offset` of the window into `dst`. If the file was truncated
+/// under the mapping and the range reaches lost bytes, returns MAPFILE_ERR_TRUNCATED instead of
+/// crashing (the contents of `dst` are then unspecified); ranges wholly inside the file keep working.
+///
+/// @param dst Caller's buffer of at least `len` bytes (must not be NULL, even for len 0).
+/// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_OUT_OF_BOUNDS; MAPFILE_ERR_TRUNCATED;
+///         MAPFILE_ERR_IO (the page could not be read from the device).
+/// Thread safety: may be called concurrently with every call but mapfile_close.
+#[no_mangle]
+pub extern "C" fn mapfile_read(
+    m: *const mapfile_t,
+    offset: u64,
+    dst: *mut c_void,
+    len: usize,
+) -> mapfile_status {
+    on("mapfile_read", m, |mapping| {
+        non_null(dst, "dst")?;
+        // SAFETY: the caller provides `len` writable bytes at dst.
+        let destination = unsafe { std::slice::from_raw_parts_mut(dst.cast::<u8>(), len) };
+        Ok(mapping.read(offset, destination)?)
+    })
+}
+
+/// Guarded copy of `len` bytes from `src` into the window at `offset` (READ_WRITE: reaches the
+/// file, durable after mapfile_flush*; COPY_ON_WRITE: private). Bytes written into pages lost to a
+/// truncation are gone, and the call returns MAPFILE_ERR_TRUNCATED.
+///
+/// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_OUT_OF_BOUNDS; MAPFILE_ERR_READ_ONLY;
+///         MAPFILE_ERR_TRUNCATED; MAPFILE_ERR_IO.
+/// Thread safety: may be called concurrently with every call but mapfile_close; concurrent
+/// writes to overlapping bytes leave them in an unspecified mix.
+#[no_mangle]
+pub extern "C" fn mapfile_write(
+    m: *mut mapfile_t,
+    offset: u64,
+    src: *const c_void,
+    len: usize,
+) -> mapfile_status {
+    on("mapfile_write", m, |mapping| {
+        non_null(src, "src")?;
+        // SAFETY: the caller provides `len` readable bytes at src.
+        let source = unsafe { std::slice::from_raw_parts(src.cast::<u8>(), len) };
+        Ok(mapping.write(offset, source)?)
+    })
+}
+
+/// Guarded search for the first occurrence of `needle` at or after `from`. Writes its window
+/// offset to `*out_pos`, or MAPFILE_NPOS when absent (still MAPFILE_OK). An empty needle is found
+/// at `from`.
+///
+/// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG (m, needle or out_pos NULL); MAPFILE_ERR_OUT_OF_BOUNDS
+///         (from > mapfile_len); MAPFILE_ERR_TRUNCATED; MAPFILE_ERR_IO.
+/// Thread safety: may be called concurrently with every call but mapfile_close.
+#[no_mangle]
+pub extern "C" fn mapfile_find(
+    m: *const mapfile_t,
+    from: u64,
+    needle: *const c_void,
+    needle_len: usize,
+    out_pos: *mut u64,
+) -> mapfile_status {
+    on("mapfile_find", m, |mapping| {
+        non_null(needle, "needle")?;
+        non_null(out_pos, "out_pos")?;
+        // SAFETY: the caller provides `needle_len` readable bytes at needle.
+        let needle = unsafe { std::slice::from_raw_parts(needle.cast::<u8>(), needle_len) };
+        let found = mapping.find(from, needle)?;
+        // SAFETY: non-null out pointer from the caller.
+        unsafe { *out_pos = found.unwrap_or(super::types::MAPFILE_NPOS) };
+        Ok(())
+    })
+}
+
+/// Guarded count of the bytes equal to `byte` in `[offset, offset + len)` (SIMD, memchr).
+///
+/// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_OUT_OF_BOUNDS; MAPFILE_ERR_TRUNCATED;
+///         MAPFILE_ERR_IO. `*out_count` is written only on success.
+/// Thread safety: may be called concurrently with every call but mapfile_close.
+#[no_mangle]
+pub extern "C" fn mapfile_count_byte(
+    m: *const mapfile_t,
+    offset: u64,
+    len: u64,
+    byte: u8,
+    out_count: *mut u64,
+) -> mapfile_status {
+    on("mapfile_count_byte", m, |mapping| {
+        non_null(out_count, "out_count")?;
+        let count = mapping.count_byte(offset, len, byte)?;
+        // SAFETY: non-null out pointer from the caller.
+        unsafe { *out_count = count };
+        Ok(())
+    })
+}
+
+/// The two atomic widths, so each operation is written once for both.
+trait AtomicWord: Copy {
+    fn apply<R>(
+        mapping: &Mapping,
+        offset: u64,
+        mutating: bool,
+        function: &'static str,
+        operation: impl FnOnce(&Self::Cell) -> R,
+    ) -> crate::core::Result<R>;
+    type Cell;
+    fn load(cell: &Self::Cell) -> Self;
+    fn store(cell: &Self::Cell, value: Self);
+    fn fetch_add(cell: &Self::Cell, delta: Self) -> Self;
+    fn compare_exchange(cell: &Self::Cell, expected: Self, desired: Self) -> Self;
+}
+
+macro_rules! atomic_word {
+    ($int:ty, $cell:ty, $method:ident) => {
+        impl AtomicWord for $int {
+            type Cell = $cell;
+            fn apply<R>(
+                mapping: &Mapping,
+                offset: u64,
+                mutating: bool,
+                function: &'static str,
+                operation: impl FnOnce(&$cell) -> R,
+            ) -> crate::core::Result<R> {
+                mapping.$method(offset, mutating, function, operation)
+            }
+            fn load(cell: &$cell) -> Self {
+                cell.load(SeqCst)
+            }
+            fn store(cell: &$cell, value: Self) {
+                cell.store(value, SeqCst)
+            }
+            fn fetch_add(cell: &$cell, delta: Self) -> Self {
+                cell.fetch_add(delta, SeqCst)
+            }
+            fn compare_exchange(cell: &$cell, expected: Self, desired: Self) -> Self {
+                match cell.compare_exchange(expected, desired, SeqCst, SeqCst) {
+                    Ok(found) | Err(found) => found,
+                }
+            }
+        }
+    };
+}
+
+atomic_word!(u64, std::sync::atomic::AtomicU64, atomic_u64);
+atomic_word!(u32, std::sync::atomic::AtomicU32, atomic_u32);
+
+fn atomic_load<T: AtomicWord>(
+    function: &'static str,
+    m: *const mapfile_t,
+    offset: u64,
+    out: *mut T,
+) -> mapfile_status {
+    on(function, m, |mapping| {
+        non_null(out, "out")?;
+        let value = T::apply(mapping, offset, false, function, T::load)?;
+        // SAFETY: non-null out pointer from the caller.
+        unsafe { *out = value };
+        Ok(())
+    })
+}
+
+fn atomic_store<T: AtomicWord>(
+    function: &'static str,
+    m: *mut mapfile_t,
+    offset: u64,
+    value: T,
+) -> mapfile_status {
+    on(function, m, |mapping| {
+        Ok(T::apply(mapping, offset, true, function, |cell| {
+            T::store(cell, value)
+        })?)
+    })
+}
+
+fn atomic_fetch_add<T: AtomicWord>(
+    function: &'static str,
+    m: *mut mapfile_t,
+    offset: u64,
+    delta: T,
+    out_old: *mut T,
+) -> mapfile_status {
+    on(function, m, |mapping| {
+        let old = T::apply(mapping, offset, true, function, |cell| {
+            T::fetch_add(cell, delta)
+        })?;
+        if !out_old.is_null() {
+            // SAFETY: non-null out pointer from the caller.
+            unsafe { *out_old = old };
+        }
+        Ok(())
+    })
+}
+
+fn atomic_compare_exchange<T: AtomicWord>(
+    function: &'static str,
+    m: *mut mapfile_t,
+    offset: u64,
+    expected: T,
+    desired: T,
+    out_actual: *mut T,
+) -> mapfile_status {
+    on(function, m, |mapping| {
+        non_null(out_actual, "out_actual")?;
+        let found = T::apply(mapping, offset, true, function, |cell| {
+            T::compare_exchange(cell, expected, desired)
+        })?;
+        // SAFETY: non-null out pointer from the caller.
+        unsafe { *out_actual = found };
+        Ok(())
+    })
+}
+
+/// Sequentially consistent atomic load of the 8-byte value at window `offset`, whose position in
+/// the file must be a multiple of 8. Works on every mode.
+///
+/// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG (m or out); MAPFILE_ERR_OUT_OF_BOUNDS;
+///         MAPFILE_ERR_MISALIGNED; MAPFILE_ERR_TRUNCATED. `*out` is written only on success.
+/// Thread safety: atomic with respect to every thread and every process mapping the file shared.
+#[no_mangle]
+pub extern "C" fn mapfile_atomic_u64_load(
+    m: *const mapfile_t,
+    offset: u64,
+    out: *mut u64,
+) -> mapfile_status {
+    atomic_load("mapfile_atomic_u64_load", m, offset, out)
+}
+
+/// Sequentially consistent atomic store of an 8-byte value (READ_WRITE or COPY_ON_WRITE).
+///
+/// @return as mapfile_atomic_u64_load, plus MAPFILE_ERR_READ_ONLY on a READ_ONLY mapping.
+#[no_mangle]
+pub extern "C" fn mapfile_atomic_u64_store(
+    m: *mut mapfile_t,
+    offset: u64,
+    value: u64,
+) -> mapfile_status {
+    atomic_store("mapfile_atomic_u64_store", m, offset, value)
+}
+
+/// Atomically adds `delta` (wrapping) to the 8-byte value; the previous value goes to `*out_old`
+/// unless out_old is NULL.
+///
+/// @return as mapfile_atomic_u64_store.
+#[no_mangle]
+pub extern "C" fn mapfile_atomic_u64_fetch_add(
+    m: *mut mapfile_t,
+    offset: u64,
+    delta: u64,
+    out_old: *mut u64,
+) -> mapfile_status {
+    atomic_fetch_add("mapfile_atomic_u64_fetch_add", m, offset, delta, out_old)
+}
+
+/// Atomic compare-and-swap: stores `desired` if the value equals `expected`. Returns MAPFILE_OK
+/// whether or not it swapped, with the value it found in `*out_actual` (swapped iff it equals
+/// `expected`).
+///
+/// @return as mapfile_atomic_u64_store; MAPFILE_ERR_NULL_ARG when out_actual is NULL.
+#[no_mangle]
+pub extern "C" fn mapfile_atomic_u64_compare_exchange(
+    m: *mut mapfile_t,
+    offset: u64,
+    expected: u64,
+    desired: u64,
+    out_actual: *mut u64,
+) -> mapfile_status {
+    atomic_compare_exchange(
+        "mapfile_atomic_u64_compare_exchange",
+        m,
+        offset,
+        expected,
+        desired,
+        out_actual,
+    )
+}
+
+/// As mapfile_atomic_u64_load, for a 4-byte value at a file position that is a multiple of 4.
+#[no_mangle]
+pub extern "C" fn mapfile_atomic_u32_load(
+    m: *const mapfile_t,
+    offset: u64,
+    out: *mut u32,
+) -> mapfile_status {
+    atomic_load("mapfile_atomic_u32_load", m, offset, out)
+}
+
+/// As mapfile_atomic_u64_store, for a 4-byte value.
+#[no_mangle]
+pub extern "C" fn mapfile_atomic_u32_store(
+    m: *mut mapfile_t,
+    offset: u64,
+    value: u32,
+) -> mapfile_status {
+    atomic_store("mapfile_atomic_u32_store", m, offset, value)
+}
+
+/// As mapfile_atomic_u64_fetch_add, for a 4-byte value.
+#[no_mangle]
+pub extern "C" fn mapfile_atomic_u32_fetch_add(
+    m: *mut mapfile_t,
+    offset: u64,
+    delta: u32,
+    out_old: *mut u32,
+) -> mapfile_status {
+    atomic_fetch_add("mapfile_atomic_u32_fetch_add", m, offset, delta, out_old)
+}
+
+/// As mapfile_atomic_u64_compare_exchange, for a 4-byte value.
+#[no_mangle]
+pub extern "C" fn mapfile_atomic_u32_compare_exchange(
+    m: *mut mapfile_t,
+    offset: u64,
+    expected: u32,
+    desired: u32,
+    out_actual: *mut u32,
+) -> mapfile_status {
+    atomic_compare_exchange(
+        "mapfile_atomic_u32_compare_exchange",
+        m,
+        offset,
+        expected,
+        desired,
+        out_actual,
+    )
+}
+
+use std::sync::atomic::Ordering::SeqCst;

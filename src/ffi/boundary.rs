@@ -1,0 +1,73 @@
+//! The panic boundary and the handle helpers every exported function goes through.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use super::handle::borrow;
+use super::status::{mapfile_status, report, Failure, MAPFILE_OK};
+use super::types::mapfile_t;
+use crate::core::{Error, Mapping};
+
+/// Runs `body`; its failure or panic becomes a status code (with the thread's message and errno).
+pub fn boundary(function: &str, body: impl FnOnce() -> Result<(), Failure>) -> mapfile_status {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => MAPFILE_OK,
+        Ok(Err(failure)) => report(function, failure),
+        Err(panic) => report(function, Failure::Core(Error::Internal(panic_text(&panic)))),
+    }
+}
+
+/// Like `boundary`, for a call on an open handle: a poisoned handle fails at once, and a panic
+/// poisons it (its state is unknown afterwards).
+pub fn with_mapping(
+    function: &str,
+    mapping: Option<&Mapping>,
+    body: impl FnOnce(&Mapping) -> Result<(), Failure>,
+) -> mapfile_status {
+    let Some(mapping) = mapping else {
+        return report(function, Failure::NullArgument("m"));
+    };
+    if mapping.is_poisoned() {
+        return report(
+            function,
+            Failure::Core(Error::Internal(
+                "this handle is unusable after an earlier internal error; close it".into(),
+            )),
+        );
+    }
+    match catch_unwind(AssertUnwindSafe(|| body(mapping))) {
+        Ok(Ok(())) => MAPFILE_OK,
+        Ok(Err(failure)) => report(function, failure),
+        Err(panic) => {
+            mapping.poison();
+            report(function, Failure::Core(Error::Internal(panic_text(&panic))))
+        }
+    }
+}
+
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    let detail = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    format!("caught a panic: {detail}")
+}
+
+/// Fails with NULL_ARG unless `pointer` is non-null.
+pub fn non_null<T>(pointer: *const T, name: &'static str) -> Result<(), Failure> {
+    if pointer.is_null() {
+        Err(Failure::NullArgument(name))
+    } else {
+        Ok(())
+    }
+}
+
+/// `with_mapping` for a raw C handle: the one path from an exported function to its mapping.
+pub fn on(
+    function: &str,
+    m: *const mapfile_t,
+    body: impl FnOnce(&Mapping) -> Result<(), Failure>,
+) -> mapfile_status {
+    // SAFETY: per the C contract, m is NULL or a live handle.
+    with_mapping(function, unsafe { borrow(m) }, body)
+}

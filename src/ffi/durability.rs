@@ -1,0 +1,117 @@
+//! Durability and hints: flush, advise, lock, prefault.
+
+use super::boundary::on;
+use super::status::{mapfile_status, Failure};
+use super::types::*;
+use crate::core::{Advice, Error};
+
+/// Synchronous, durable flush of the whole window: returns after the bytes are on stable storage
+/// (msync MS_SYNC, plus fdatasync after a size change). A successful no-op on READ_ONLY and
+/// COPY_ON_WRITE mappings.
+///
+/// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_IO (write-back failed); MAPFILE_ERR_NO_SPACE.
+/// Thread safety: may be called concurrently with every call but mapfile_close.
+#[no_mangle]
+pub extern "C" fn mapfile_flush(m: *mut mapfile_t) -> mapfile_status {
+    on("mapfile_flush", m, |mapping| Ok(mapping.flush()?))
+}
+
+/// Synchronous, durable flush of window bytes `[offset, offset + len)` (whole pages around them).
+/// The range is checked first, on every mode: out of range is MAPFILE_ERR_OUT_OF_BOUNDS even on a
+/// READ_ONLY mapping, where an in-range flush is a successful no-op.
+///
+/// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_OUT_OF_BOUNDS; MAPFILE_ERR_IO.
+#[no_mangle]
+pub extern "C" fn mapfile_flush_range(m: *mut mapfile_t, offset: u64, len: u64) -> mapfile_status {
+    on("mapfile_flush_range", m, |mapping| {
+        Ok(mapping.flush_range(offset, len)?)
+    })
+}
+
+/// Starts write-back of the whole window and returns without waiting (msync MS_ASYNC).
+///
+/// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_IO.
+#[no_mangle]
+pub extern "C" fn mapfile_flush_async(m: *mut mapfile_t) -> mapfile_status {
+    on("mapfile_flush_async", m, |mapping| {
+        Ok(mapping.flush_async()?)
+    })
+}
+
+fn advice_from_c(advice: u32) -> Result<Advice, Failure> {
+    Ok(match advice {
+        MAPFILE_ADVICE_NORMAL => Advice::Normal,
+        MAPFILE_ADVICE_RANDOM => Advice::Random,
+        MAPFILE_ADVICE_SEQUENTIAL => Advice::Sequential,
+        MAPFILE_ADVICE_WILL_NEED => Advice::WillNeed,
+        MAPFILE_ADVICE_DONT_NEED => Advice::DontNeed,
+        MAPFILE_ADVICE_HUGE_PAGE => Advice::HugePage,
+        MAPFILE_ADVICE_NO_HUGE_PAGE => Advice::NoHugePage,
+        other => {
+            return Err(Error::InvalidArgument(format!(
+                "unknown advice {other} (expected a MAPFILE_ADVICE_* value)"
+            ))
+            .into())
+        }
+    })
+}
+
+/// Tells the kernel how the whole window will be accessed (madvise).
+///
+/// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_INVALID_ARG (unknown advice);
+///         MAPFILE_ERR_UNSUPPORTED (the kernel lacks that advice, e.g. no transparent huge pages).
+#[no_mangle]
+pub extern "C" fn mapfile_advise(m: *mut mapfile_t, advice: u32) -> mapfile_status {
+    on("mapfile_advise", m, |mapping| {
+        let advice = advice_from_c(advice)?;
+        Ok(mapping.advise(advice, 0, mapping.len())?)
+    })
+}
+
+/// As mapfile_advise, for window bytes `[offset, offset + len)`.
+///
+/// @return as mapfile_advise, plus MAPFILE_ERR_OUT_OF_BOUNDS.
+#[no_mangle]
+pub extern "C" fn mapfile_advise_range(
+    m: *mut mapfile_t,
+    advice: u32,
+    offset: u64,
+    len: u64,
+) -> mapfile_status {
+    on("mapfile_advise_range", m, |mapping| {
+        let advice = advice_from_c(advice)?;
+        Ok(mapping.advise(advice, offset, len)?)
+    })
+}
+
+/// Locks the pages of `[offset, offset + len)` in memory (mlock).
+///
+/// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_OUT_OF_BOUNDS; MAPFILE_ERR_NO_MEMORY
+///         (over RLIMIT_MEMLOCK); MAPFILE_ERR_PERMISSION.
+#[no_mangle]
+pub extern "C" fn mapfile_lock(m: *mut mapfile_t, offset: u64, len: u64) -> mapfile_status {
+    on("mapfile_lock", m, |mapping| {
+        Ok(mapping.lock(offset, len, true)?)
+    })
+}
+
+/// Unlocks pages locked by mapfile_lock (munlock).
+///
+/// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_OUT_OF_BOUNDS.
+#[no_mangle]
+pub extern "C" fn mapfile_unlock(m: *mut mapfile_t, offset: u64, len: u64) -> mapfile_status {
+    on("mapfile_unlock", m, |mapping| {
+        Ok(mapping.lock(offset, len, false)?)
+    })
+}
+
+/// Loads the pages of `[offset, offset + len)` now (guarded: a truncated range is
+/// MAPFILE_ERR_TRUNCATED, never a crash), so later accesses do not wait for the disk.
+///
+/// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_OUT_OF_BOUNDS; MAPFILE_ERR_TRUNCATED.
+#[no_mangle]
+pub extern "C" fn mapfile_prefault(m: *const mapfile_t, offset: u64, len: u64) -> mapfile_status {
+    on("mapfile_prefault", m, |mapping| {
+        Ok(mapping.prefault(offset, len)?)
+    })
+}

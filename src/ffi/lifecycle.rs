@@ -1,0 +1,285 @@
+//! Opening, creating and closing mappings; options; version.
+
+use std::ffi::{c_char, CStr};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use super::boundary::{boundary, non_null};
+use super::handle::{into_handle, take};
+use super::status::{mapfile_status, report, Failure, MAPFILE_OK};
+use super::types::*;
+use crate::core::{Disposition, Error, FlushPolicy, Mapping, Mode, Options};
+
+/// Converts a C mode value (unknown values are INVALID_ARG).
+pub fn mode_from_c(mode: u32) -> Result<Mode, Failure> {
+    match mode {
+        MAPFILE_MODE_READ_ONLY => Ok(Mode::ReadOnly),
+        MAPFILE_MODE_READ_WRITE => Ok(Mode::ReadWrite),
+        MAPFILE_MODE_COPY_ON_WRITE => Ok(Mode::CopyOnWrite),
+        other => Err(Error::InvalidArgument(format!(
+            "unknown mode {other} (expected a MAPFILE_MODE_* value)"
+        ))
+        .into()),
+    }
+}
+
+/// Converts a C options struct into core options (all enumerated values are checked here).
+fn options_from_c(c: &mapfile_options) -> Result<Options, Failure> {
+    let invalid =
+        |text: String| -> Result<Options, Failure> { Err(Error::InvalidArgument(text).into()) };
+    if c.version != MAPFILE_OPTIONS_VERSION {
+        return invalid(format!(
+            "options version {} is not supported (expected {MAPFILE_OPTIONS_VERSION}); call mapfile_options_init",
+            c.version
+        ));
+    }
+    let mut options = Options::new(mode_from_c(c.mode)?);
+    if c.flags & !MAPFILE_FLAG_ALL != 0 {
+        return invalid(format!(
+            "unknown flag bits {:#x}",
+            c.flags & !MAPFILE_FLAG_ALL
+        ));
+    }
+    options.populate = c.flags & MAPFILE_FLAG_POPULATE != 0;
+    options.guard_raw = c.flags & MAPFILE_FLAG_GUARD_RAW != 0;
+    options.disposition = match c.create {
+        MAPFILE_CREATE_NEVER => Disposition::OpenExisting,
+        MAPFILE_CREATE_NEW => Disposition::CreateNew,
+        MAPFILE_CREATE_IF_MISSING => Disposition::OpenOrCreate,
+        other => {
+            return invalid(format!(
+                "unknown create disposition {other} (expected a MAPFILE_CREATE_* value)"
+            ))
+        }
+    };
+    let every = c.flush_every;
+    options.flush_policy =
+        match (c.flush_policy, every) {
+            (MAPFILE_FLUSH_MANUAL, _) => FlushPolicy::Manual,
+            (MAPFILE_FLUSH_ALWAYS, _) => FlushPolicy::Always,
+            (
+                MAPFILE_FLUSH_EVERY_BYTES | MAPFILE_FLUSH_EVERY_WRITES | MAPFILE_FLUSH_EVERY_MILLIS,
+                0,
+            ) => return invalid(
+                "flush policies EVERY_BYTES, EVERY_WRITES and EVERY_MILLIS need flush_every > 0"
+                    .into(),
+            ),
+            (MAPFILE_FLUSH_EVERY_BYTES, n) => FlushPolicy::EveryBytes(n),
+            (MAPFILE_FLUSH_EVERY_WRITES, n) => FlushPolicy::EveryWrites(n),
+            (MAPFILE_FLUSH_EVERY_MILLIS, n) => FlushPolicy::EveryMillis(n),
+            (other, _) => {
+                return invalid(format!(
+                    "unknown flush policy {other} (expected a MAPFILE_FLUSH_* value)"
+                ))
+            }
+        };
+    if options.mode != Mode::ReadWrite {
+        if options.flush_policy != FlushPolicy::Manual {
+            return invalid(format!(
+                "a flush policy needs mode READ_WRITE, not {}",
+                options.mode.name()
+            ));
+        }
+        if options.disposition != Disposition::OpenExisting {
+            return invalid(format!(
+                "creating a file needs mode READ_WRITE, not {}",
+                options.mode.name()
+            ));
+        }
+    }
+    if c.max_len != 0 {
+        if c.len != 0 && c.max_len < c.len {
+            return invalid(format!(
+                "max_len {} is smaller than len {}",
+                c.max_len, c.len
+            ));
+        }
+        options.max_len = c.max_len;
+    }
+    options.offset = c.offset;
+    options.len = c.len;
+    options.create_size = c.create_size;
+    Ok(options)
+}
+
+/// # Safety
+/// `path` is NULL-checked by the caller and NUL-terminated.
+unsafe fn path_from_c<'a>(path: *const c_char) -> &'a Path {
+    // SAFETY: per the contract.
+    Path::new(std::ffi::OsStr::from_bytes(
+        unsafe { CStr::from_ptr(path) }.to_bytes(),
+    ))
+}
+
+/// The one opening path of every constructor: NULL checks, conversion, open, publish.
+fn open_common(
+    function: &str,
+    path: *const c_char,
+    out: *mut *mut mapfile_t,
+    options: impl FnOnce() -> Result<Options, Failure>,
+) -> mapfile_status {
+    boundary(function, || {
+        non_null(path, "path")?;
+        non_null(out, "out")?;
+        let options = options()?;
+        // SAFETY: non-null C string from the caller.
+        let mapping = Mapping::open(unsafe { path_from_c(path) }, &options)?;
+        // SAFETY: `out` is non-null and points to writable storage for a pointer.
+        unsafe { *out = into_handle(mapping) };
+        Ok(())
+    })
+}
+
+/// Opens an existing file and maps all of it.
+///
+/// @param path  NUL-terminated file path (not retained).
+/// @param mode  MAPFILE_MODE_READ_ONLY, MAPFILE_MODE_READ_WRITE or MAPFILE_MODE_COPY_ON_WRITE.
+/// @param out   Receives the new handle on success (untouched on failure). The caller owns it and
+///              releases it with mapfile_close.
+/// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG (path or out NULL); MAPFILE_ERR_INVALID_ARG (unknown
+///         mode); MAPFILE_ERR_NOT_FOUND; MAPFILE_ERR_PERMISSION; MAPFILE_ERR_UNSUPPORTED (not a
+///         regular file); MAPFILE_ERR_NO_MEMORY; MAPFILE_ERR_IO. An empty file opens with length 0.
+/// Thread safety: may be called from any thread.
+#[no_mangle]
+pub extern "C" fn mapfile_open(
+    path: *const c_char,
+    mode: u32,
+    out: *mut *mut mapfile_t,
+) -> mapfile_status {
+    open_common("mapfile_open", path, out, || {
+        Ok(Options::new(mode_from_c(mode)?))
+    })
+}
+
+/// Creates a new file of `size` bytes (zero-filled, disk blocks reserved) and maps it READ_WRITE.
+/// The file appears at `path` only once fully sized.
+///
+/// @param out Receives the new handle on success (untouched on failure); release with mapfile_close.
+/// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_EXISTS (the path exists: it is left
+///         untouched); MAPFILE_ERR_NOT_FOUND (the directory does not exist); MAPFILE_ERR_PERMISSION;
+///         MAPFILE_ERR_NO_SPACE (the disk cannot hold `size` bytes; nothing is left behind);
+///         MAPFILE_ERR_NO_MEMORY; MAPFILE_ERR_IO.
+/// Thread safety: may be called from any thread.
+#[no_mangle]
+pub extern "C" fn mapfile_create(
+    path: *const c_char,
+    size: u64,
+    out: *mut *mut mapfile_t,
+) -> mapfile_status {
+    open_common("mapfile_create", path, out, || {
+        let mut options = Options::new(Mode::ReadWrite);
+        options.disposition = Disposition::CreateNew;
+        options.create_size = size;
+        Ok(options)
+    })
+}
+
+/// Opens the file READ_WRITE if it exists (its contents and size are kept: never truncated, never
+/// grown), else creates it with `size` bytes as mapfile_create does. Race-free: concurrent callers
+/// all end up with the same file, and nobody's file is ever truncated.
+///
+/// @return as mapfile_create, except that an existing path is not an error.
+/// Thread safety: may be called from any thread (and any process) at once.
+#[no_mangle]
+pub extern "C" fn mapfile_open_or_create(
+    path: *const c_char,
+    size: u64,
+    out: *mut *mut mapfile_t,
+) -> mapfile_status {
+    open_common("mapfile_open_or_create", path, out, || {
+        let mut options = Options::new(Mode::ReadWrite);
+        options.disposition = Disposition::OpenOrCreate;
+        options.create_size = size;
+        Ok(options)
+    })
+}
+
+/// Fills `opts` with the defaults (READ_ONLY, no flags, whole file, open existing, manual flush)
+/// and the current MAPFILE_OPTIONS_VERSION. Does nothing when `opts` is NULL.
+/// Thread safety: may be called from any thread.
+#[no_mangle]
+pub extern "C" fn mapfile_options_init(opts: *mut mapfile_options) {
+    if opts.is_null() {
+        return;
+    }
+    // SAFETY: non-null, and the caller provides storage for a whole mapfile_options.
+    unsafe {
+        opts.write(mapfile_options {
+            version: MAPFILE_OPTIONS_VERSION,
+            mode: MAPFILE_MODE_READ_ONLY,
+            flags: 0,
+            offset: 0,
+            len: 0,
+            max_len: 0,
+            flush_policy: MAPFILE_FLUSH_MANUAL,
+            create: MAPFILE_CREATE_NEVER,
+            flush_every: 0,
+            create_size: 0,
+        })
+    };
+}
+
+/// Opens (or creates, per `opts->create`) a file and maps the window `opts->offset`,
+/// `opts->len` of it, with the mode, flags and flush policy of `opts`.
+///
+/// Checks, in this order: NULL pointers (MAPFILE_ERR_NULL_ARG), then the options version and
+/// every enumerated value and combination (MAPFILE_ERR_INVALID_ARG), then the window against the
+/// file's size (MAPFILE_ERR_OUT_OF_BOUNDS: offset past the end, or offset + len past the end or
+/// overflowing). `offset` may be any value, not only a page multiple.
+///
+/// @param opts Read only during the call (not retained).
+/// @param out  Receives the new handle on success (untouched on failure); release with mapfile_close.
+/// @return MAPFILE_OK or any status listed for mapfile_open and mapfile_create.
+/// Thread safety: may be called from any thread.
+#[no_mangle]
+pub extern "C" fn mapfile_open_with(
+    path: *const c_char,
+    opts: *const mapfile_options,
+    out: *mut *mut mapfile_t,
+) -> mapfile_status {
+    if opts.is_null() && !path.is_null() && !out.is_null() {
+        return report("mapfile_open_with", Failure::NullArgument("opts"));
+    }
+    open_common("mapfile_open_with", path, out, || {
+        // SAFETY: non-null (checked above or by open_common before this runs) and readable.
+        options_from_c(unsafe { &*opts })
+    })
+}
+
+/// Unmaps and closes. A READ_WRITE mapping that was written is flushed first (msync MS_SYNC), so
+/// closing never loses data; if that flush fails its status is returned, but the handle is
+/// released all the same. Pointers from mapfile_slice* are invalid afterwards.
+///
+/// @param m A handle, or NULL (then MAPFILE_OK and nothing happens). Never use it again.
+/// @return MAPFILE_OK, or the status of the final flush (MAPFILE_ERR_IO, MAPFILE_ERR_NO_SPACE, ...).
+/// Thread safety: no other call on the same handle may run during or after close.
+#[no_mangle]
+pub extern "C" fn mapfile_close(m: *mut mapfile_t) -> mapfile_status {
+    // SAFETY: per the contract, m is NULL or a live handle, and is not used again.
+    let Some(mapping) = (unsafe { take(m) }) else {
+        return MAPFILE_OK;
+    };
+    boundary("mapfile_close", move || {
+        let result = if mapping.was_written() && !mapping.is_poisoned() {
+            mapping.flush()
+        } else {
+            Ok(())
+        };
+        drop(mapping);
+        result.map_err(Failure::from)
+    })
+}
+
+/// The library's version, "MAJOR.MINOR.PATCH", equal to MAPFILE_VERSION of the header it was built
+/// with. Static storage; never NULL. Thread safety: may be called from any thread.
+#[no_mangle]
+pub extern "C" fn mapfile_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// The ABI version (the MAJOR of the soname, libmapfile.so.MAJOR). Programs that dlopen the library
+/// compare it with MAPFILE_ABI_VERSION from the header they were compiled with.
+#[no_mangle]
+pub extern "C" fn mapfile_abi_version() -> u32 {
+    crate::ffi::types::MAPFILE_ABI_VERSION
+}

@@ -1,0 +1,15 @@
+//! The C ABI. Every exported function is a few lines: check pointers, convert integers, run the
+//! core call inside `boundary` (panics become MAPFILE_ERR_INTERNAL), report the status.
+//! One file per API area, as the header groups them.
+
+#![allow(non_camel_case_types)]
+
+pub mod access;
+pub mod boundary;
+pub mod durability;
+pub mod handle;
+pub mod lifecycle;
+pub mod sigbus;
+pub mod size;
+pub mod status;
+pub mod types;

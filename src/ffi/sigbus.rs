@@ -1,0 +1,57 @@
+//! For hosts that own SIGBUS (JVM, Go runtime, crash reporters): who answers the signal.
+
+use std::ffi::{c_int, c_void};
+
+use super::boundary::boundary;
+use super::status::mapfile_status;
+use crate::core::guard::{self, SigbusMode};
+use crate::core::Error;
+
+/// mapfile_sigbus_mode: the library installs its SIGBUS handler at the first mapping (default).
+pub const MAPFILE_SIGBUS_INSTALL: u32 = 0;
+/// mapfile_sigbus_mode: the host owns SIGBUS and calls mapfile_sigbus_handle from its own
+/// handler first; guarded operations keep their fast path.
+pub const MAPFILE_SIGBUS_HOST_CHAINS: u32 = 1;
+/// mapfile_sigbus_mode: no handler at all; guarded operations use pread/pwrite on the file instead
+/// of touching the mapping (slower, same results); MAPFILE_FLAG_GUARD_RAW is MAPFILE_ERR_UNSUPPORTED.
+pub const MAPFILE_SIGBUS_OFF: u32 = 2;
+
+/// Chooses who answers SIGBUS. Call it before the first mapping is opened; afterwards only the
+/// mode already in force is accepted. The environment variable MAPFILE_SIGBUS=host or =off does the
+/// same for programs that cannot call this.
+///
+/// @return MAPFILE_OK; MAPFILE_ERR_INVALID_ARG (unknown mode, or too late to change it).
+/// Thread safety: call it once, before other threads open mappings.
+#[no_mangle]
+pub extern "C" fn mapfile_sigbus_mode(mode: u32) -> mapfile_status {
+    boundary("mapfile_sigbus_mode", || {
+        let mode = match mode {
+            MAPFILE_SIGBUS_INSTALL => SigbusMode::Install,
+            MAPFILE_SIGBUS_HOST_CHAINS => SigbusMode::HostChains,
+            MAPFILE_SIGBUS_OFF => SigbusMode::Off,
+            other => {
+                return Err(Error::InvalidArgument(format!("unknown SIGBUS mode {other}")).into())
+            }
+        };
+        Ok(guard::set_sigbus_mode(mode)?)
+    })
+}
+
+/// For hosts in MAPFILE_SIGBUS_HOST_CHAINS mode, to call first thing in their SIGBUS handler with the
+/// handler's arguments (`info` is the `siginfo_t *`). Returns 1 when the fault was a truncation of a
+/// libmapfile mapping that the library recovered: return from the handler at once, the faulting
+/// instruction then runs again on zeros. Returns 0 when the signal is not the library's: handle
+/// it as if the library were absent. Async-signal-safe.
+#[no_mangle]
+pub extern "C" fn mapfile_sigbus_handle(
+    signal: c_int,
+    info: *mut c_void,
+    context: *mut c_void,
+) -> c_int {
+    let _ = context;
+    if signal != libc::SIGBUS {
+        return 0;
+    }
+    // SAFETY: per the contract, `info` is the siginfo_t of this SIGBUS (or NULL).
+    c_int::from(unsafe { guard::handle_sigbus(info as *const libc::siginfo_t) })
+}

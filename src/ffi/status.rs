@@ -1,0 +1,145 @@
+//! Status codes, their texts, the per-thread failure message, and errno.
+
+use std::cell::RefCell;
+use std::ffi::{c_char, CString};
+
+use crate::core::{Error, ErrorKind};
+
+/// Result of every fallible call: 0 (MAPFILE_OK) on success, a negative MAPFILE_ERR_* otherwise.
+pub type mapfile_status = i32;
+
+/// Success.
+pub const MAPFILE_OK: mapfile_status = 0;
+/// A required pointer argument was NULL.
+pub const MAPFILE_ERR_NULL_ARG: mapfile_status = -1;
+/// Unknown mode/advice/flag value, bad options version, or a meaningless combination.
+pub const MAPFILE_ERR_INVALID_ARG: mapfile_status = -2;
+/// offset/len outside the mapping, or offset + len overflows.
+pub const MAPFILE_ERR_OUT_OF_BOUNDS: mapfile_status = -3;
+/// The path does not exist.
+pub const MAPFILE_ERR_NOT_FOUND: mapfile_status = -4;
+/// Permission denied (EACCES / EPERM / EROFS).
+pub const MAPFILE_ERR_PERMISSION: mapfile_status = -5;
+/// `mapfile_create` on a path that already exists.
+pub const MAPFILE_ERR_EXISTS: mapfile_status = -6;
+/// A write, mutable slice, resize or atomic store on a mapping that cannot do it.
+pub const MAPFILE_ERR_READ_ONLY: mapfile_status = -7;
+/// The file shrank under the mapping; the bytes asked for are gone.
+pub const MAPFILE_ERR_TRUNCATED: mapfile_status = -8;
+/// Atomic access at an offset not aligned to its width.
+pub const MAPFILE_ERR_MISALIGNED: mapfile_status = -9;
+/// Out of memory or address space, or over the mlock limit.
+pub const MAPFILE_ERR_NO_MEMORY: mapfile_status = -10;
+/// No space left (ENOSPC / EDQUOT / EFBIG) while creating or growing a file.
+pub const MAPFILE_ERR_NO_SPACE: mapfile_status = -11;
+/// The object cannot be mapped (directory, pipe, device) or the feature is absent here.
+pub const MAPFILE_ERR_UNSUPPORTED: mapfile_status = -12;
+/// Any other operating-system failure (errno tells which).
+pub const MAPFILE_ERR_IO: mapfile_status = -13;
+/// A bug inside the library was caught at the API boundary (never a crash).
+pub const MAPFILE_ERR_INTERNAL: mapfile_status = -14;
+
+/// A failure at the C boundary: the core's errors plus the one only C has.
+#[derive(Debug)]
+pub enum Failure {
+    /// Which argument was NULL.
+    NullArgument(&'static str),
+    Core(Error),
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Failure {
+        Failure::Core(error)
+    }
+}
+
+pub fn status_of_kind(kind: ErrorKind) -> mapfile_status {
+    match kind {
+        ErrorKind::InvalidArgument => MAPFILE_ERR_INVALID_ARG,
+        ErrorKind::OutOfBounds => MAPFILE_ERR_OUT_OF_BOUNDS,
+        ErrorKind::NotFound => MAPFILE_ERR_NOT_FOUND,
+        ErrorKind::Permission => MAPFILE_ERR_PERMISSION,
+        ErrorKind::Exists => MAPFILE_ERR_EXISTS,
+        ErrorKind::ReadOnly => MAPFILE_ERR_READ_ONLY,
+        ErrorKind::Truncated => MAPFILE_ERR_TRUNCATED,
+        ErrorKind::Misaligned => MAPFILE_ERR_MISALIGNED,
+        ErrorKind::NoMemory => MAPFILE_ERR_NO_MEMORY,
+        ErrorKind::NoSpace => MAPFILE_ERR_NO_SPACE,
+        ErrorKind::Unsupported => MAPFILE_ERR_UNSUPPORTED,
+        ErrorKind::Io => MAPFILE_ERR_IO,
+        ErrorKind::Internal => MAPFILE_ERR_INTERNAL,
+    }
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+/// Records `failure` for this thread, sets errno, and returns its status code.
+pub fn report(function: &str, failure: Failure) -> mapfile_status {
+    let (status, errno, text) = match &failure {
+        Failure::NullArgument(argument) => (
+            MAPFILE_ERR_NULL_ARG,
+            libc::EINVAL,
+            format!("{function}: the argument `{argument}` is NULL"),
+        ),
+        Failure::Core(error) => (
+            status_of_kind(error.kind()),
+            error.errno(),
+            format!("{function}: {error}"),
+        ),
+    };
+    let text = CString::new(text.replace('\0', "\\0")).unwrap_or_default();
+    LAST_ERROR.with(|last| *last.borrow_mut() = text);
+    // Last, so nothing above can clobber it.
+    // SAFETY: errno is this thread's own variable.
+    unsafe { *libc::__errno_location() = errno };
+    status
+}
+
+/// Text of this thread's last failure ("" if none).
+pub fn last_error_message() -> *const c_char {
+    LAST_ERROR.with(|last| last.borrow().as_ptr())
+}
+
+/// Static text of a status code.
+pub fn describe(code: mapfile_status) -> &'static str {
+    match code {
+        MAPFILE_OK => "success\0",
+        MAPFILE_ERR_NULL_ARG => "a required pointer argument was NULL\0",
+        MAPFILE_ERR_INVALID_ARG => {
+            "invalid argument (unknown mode, advice, flag, options version or combination)\0"
+        }
+        MAPFILE_ERR_OUT_OF_BOUNDS => "offset or length outside the mapping\0",
+        MAPFILE_ERR_NOT_FOUND => "no such file\0",
+        MAPFILE_ERR_PERMISSION => "permission denied\0",
+        MAPFILE_ERR_EXISTS => "the file already exists\0",
+        MAPFILE_ERR_READ_ONLY => "the mapping is not writable for this operation\0",
+        MAPFILE_ERR_TRUNCATED => {
+            "the file shrank under the mapping; the bytes asked for are gone\0"
+        }
+        MAPFILE_ERR_MISALIGNED => "atomic access not aligned to its width\0",
+        MAPFILE_ERR_NO_MEMORY => "out of memory or address space\0",
+        MAPFILE_ERR_NO_SPACE => "no space left on the device\0",
+        MAPFILE_ERR_UNSUPPORTED => "not supported for this file or on this platform\0",
+        MAPFILE_ERR_IO => "input/output error\0",
+        MAPFILE_ERR_INTERNAL => "internal error in libmapfile (please report it)\0",
+        _ => "unknown mapfile status code\0",
+    }
+}
+
+/// Static, human-readable text for a status code; unknown codes get a text too. Never NULL, never
+/// to be freed. Thread safety: may be called from any thread.
+#[no_mangle]
+pub extern "C" fn mapfile_strerror(code: mapfile_status) -> *const c_char {
+    describe(code).as_ptr().cast()
+}
+
+/// This thread's last failure in words, naming the function and the cause (for example
+/// "mapfile_open: open(\"/x\"): No such file or directory (os error 2)"); "" if this thread has
+/// had no failure. Never NULL. The text stays valid until this thread's next failing call; copy it
+/// to keep it. Thread safety: per thread; other threads' failures never show here.
+#[no_mangle]
+pub extern "C" fn mapfile_last_error_message() -> *const c_char {
+    last_error_message()
+}

@@ -1,0 +1,96 @@
+//! C types and constants of the public contract (API.md). Numeric values are fixed forever.
+
+/// Opaque handle to one mapped file (or window of a file). Obtained from `mapfile_open*` /
+/// `mapfile_create`, released with `mapfile_close`; only ever used through a pointer.
+pub struct mapfile_t {
+    _opaque: [u8; 0],
+}
+
+/// "Not found" position written by `mapfile_find`.
+pub const MAPFILE_NPOS: u64 = u64::MAX;
+
+/// Read-only, shared mapping (the file must be readable).
+pub const MAPFILE_MODE_READ_ONLY: u32 = 0;
+/// Read-write, shared mapping: writes reach the file (the file must be readable and writable).
+pub const MAPFILE_MODE_READ_WRITE: u32 = 1;
+/// Private mapping: writes stay in this process and never reach the file (readable file suffices).
+pub const MAPFILE_MODE_COPY_ON_WRITE: u32 = 2;
+
+/// No special access pattern (madvise MADV_NORMAL).
+pub const MAPFILE_ADVICE_NORMAL: u32 = 0;
+/// Random access: read-ahead off (MADV_RANDOM).
+pub const MAPFILE_ADVICE_RANDOM: u32 = 1;
+/// Sequential access: aggressive read-ahead (MADV_SEQUENTIAL).
+pub const MAPFILE_ADVICE_SEQUENTIAL: u32 = 2;
+/// The range will be needed soon: start reading it in (MADV_WILLNEED).
+pub const MAPFILE_ADVICE_WILL_NEED: u32 = 3;
+/// The range is not needed now: drop its pages from this process (MADV_DONTNEED). Data of a
+/// READ_WRITE mapping stays in the file; a COPY_ON_WRITE mapping loses its private changes.
+pub const MAPFILE_ADVICE_DONT_NEED: u32 = 4;
+/// Back the range with transparent huge pages where the kernel supports it (MADV_HUGEPAGE).
+pub const MAPFILE_ADVICE_HUGE_PAGE: u32 = 5;
+/// Do not use transparent huge pages for the range (MADV_NOHUGEPAGE).
+pub const MAPFILE_ADVICE_NO_HUGE_PAGE: u32 = 6;
+
+/// `mapfile_options.flags`: prefault the whole window at open (MAP_POPULATE).
+pub const MAPFILE_FLAG_POPULATE: u32 = 1;
+/// `mapfile_options.flags`: raw-pointer reads of pages lost to truncation see zeros instead of
+/// raising SIGBUS (the process lives on; `mapfile_check` reports TRUNCATED).
+pub const MAPFILE_FLAG_GUARD_RAW: u32 = 2;
+/// Every flag this version knows; other bits are MAPFILE_ERR_INVALID_ARG.
+pub const MAPFILE_FLAG_ALL: u32 = MAPFILE_FLAG_POPULATE | MAPFILE_FLAG_GUARD_RAW;
+
+/// `mapfile_options.create`: the file must exist (default).
+pub const MAPFILE_CREATE_NEVER: u32 = 0;
+/// `mapfile_options.create`: the file must not exist; it is created with `create_size` bytes.
+pub const MAPFILE_CREATE_NEW: u32 = 1;
+/// `mapfile_options.create`: open the file if it exists (size and contents untouched), else
+/// create it with `create_size` bytes. Race-free.
+pub const MAPFILE_CREATE_IF_MISSING: u32 = 2;
+
+/// `mapfile_options.flush_policy`: only explicit `mapfile_flush*` calls flush (default).
+pub const MAPFILE_FLUSH_MANUAL: u32 = 0;
+/// Every `mapfile_write` flushes its range synchronously before returning.
+pub const MAPFILE_FLUSH_ALWAYS: u32 = 1;
+/// The window is flushed once `flush_every` bytes were written by `mapfile_write` since the last flush.
+pub const MAPFILE_FLUSH_EVERY_BYTES: u32 = 2;
+/// The window is flushed once `flush_every` `mapfile_write` calls happened since the last flush.
+pub const MAPFILE_FLUSH_EVERY_WRITES: u32 = 3;
+/// A background thread flushes the window every `flush_every` milliseconds while it is dirty.
+pub const MAPFILE_FLUSH_EVERY_MILLIS: u32 = 4;
+
+/// The `version` that `mapfile_options_init` writes. Older values stay accepted forever.
+pub const MAPFILE_OPTIONS_VERSION: u32 = 1;
+
+/// Options for `mapfile_open_with`. Always initialise with `mapfile_options_init`, then set the
+/// fields you need: the `version` field lets later library versions add fields without breaking
+/// programs compiled against this header.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct mapfile_options {
+    /// Set by `mapfile_options_init`; an unknown version is MAPFILE_ERR_INVALID_ARG.
+    pub version: u32,
+    /// MAPFILE_MODE_* (default READ_ONLY).
+    pub mode: u32,
+    /// Bitwise OR of MAPFILE_FLAG_* (default 0).
+    pub flags: u32,
+    /// Start of the window in the file: any value, not only page multiples (default 0).
+    pub offset: u64,
+    /// Window length; 0 = up to the end of the file, following it on `mapfile_refresh` (default 0).
+    pub len: u64,
+    /// Reserve address space for growth up to this window length, so `mapfile_resize` and
+    /// `mapfile_refresh` within it never move the window (0 = no reservation, default).
+    pub max_len: u64,
+    /// MAPFILE_FLUSH_* (default MANUAL). Anything but MANUAL needs mode READ_WRITE.
+    pub flush_policy: u32,
+    /// MAPFILE_CREATE_* (default NEVER). Anything but NEVER needs mode READ_WRITE.
+    pub create: u32,
+    /// The N of the flush policy: bytes, writes or milliseconds (must be > 0 for those policies).
+    pub flush_every: u64,
+    /// Size in bytes of a file that this call creates (CREATE_NEW / CREATE_IF_MISSING).
+    pub create_size: u64,
+}
+
+/// ABI version: the MAJOR of the soname `libmapfile.so.MAJOR`. Changes only when a binary built
+/// against an older header could break.
+pub const MAPFILE_ABI_VERSION: u32 = 0;

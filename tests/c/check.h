@@ -1,0 +1,115 @@
+/* A tiny test framework for the C test programs: CHECK / CHECK_STATUS record failures with their
+ * line, TEST defines a test, RUN runs it, FINISH prints "N passed, N failed" and gives the exit code.
+ * Every program takes a scratch directory as argv[1]; scratch_path() names files inside it. */
+#ifndef MAPFILE_TEST_CHECK_H
+#define MAPFILE_TEST_CHECK_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mapfile.h"
+
+static int check_failed_in_test = 0;
+static int tests_passed = 0;
+static int tests_failed = 0;
+static const char *scratch_dir = ".";
+
+#define CHECK(condition)                                                                    \
+    do {                                                                                    \
+        if (!(condition)) {                                                                 \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #condition);   \
+            check_failed_in_test = 1;                                                       \
+        }                                                                                   \
+    } while (0)
+
+/* Compares a status with the expected one and prints both names and the message on mismatch. */
+#define CHECK_STATUS(expression, expected)                                                  \
+    do {                                                                                    \
+        mapfile_status check_got_ = (expression);                                           \
+        mapfile_status check_want_ = (expected);                                            \
+        if (check_got_ != check_want_) {                                                    \
+            fprintf(stderr, "%s:%d: %s returned %d (%s), expected %d (%s); last error: %s\n", \
+                    __FILE__, __LINE__, #expression, (int)check_got_,                       \
+                    mapfile_strerror(check_got_), (int)check_want_,                         \
+                    mapfile_strerror(check_want_), mapfile_last_error_message());           \
+            check_failed_in_test = 1;                                                       \
+        }                                                                                   \
+    } while (0)
+
+#define CHECK_OK(expression) CHECK_STATUS(expression, MAPFILE_OK)
+
+#define TEST(name) static void name(void)
+
+#define RUN(name)                                                                           \
+    do {                                                                                    \
+        check_failed_in_test = 0;                                                           \
+        name();                                                                             \
+        if (check_failed_in_test) {                                                         \
+            tests_failed++;                                                                 \
+            printf("FAILED %s\n", #name);                                                   \
+        } else {                                                                            \
+            tests_passed++;                                                                 \
+            printf("ok %s\n", #name);                                                       \
+        }                                                                                   \
+        fflush(stdout);                                                                     \
+    } while (0)
+
+#define START(argc, argv)                                                                   \
+    do {                                                                                    \
+        if ((argc) < 2) {                                                                   \
+            fprintf(stderr, "usage: %s SCRATCH_DIR\n", (argv)[0]);                          \
+            return 2;                                                                       \
+        }                                                                                   \
+        scratch_dir = (argv)[1];                                                            \
+    } while (0)
+
+#define FINISH()                                                                            \
+    do {                                                                                    \
+        printf("%d passed, %d failed\n", tests_passed, tests_failed);                       \
+        return tests_failed == 0 && tests_passed > 0 ? 0 : 1;                               \
+    } while (0)
+
+/* A path inside the scratch directory. Rotates over 8 buffers so a few can be alive at once. */
+static inline const char *scratch_path(const char *name) {
+    static char buffers[8][4096];
+    static int next = 0;
+    char *buffer = buffers[next];
+    next = (next + 1) % 8;
+    snprintf(buffer, sizeof buffers[0], "%s/%s", scratch_dir, name);
+    return buffer;
+}
+
+/* Writes `len` bytes of `data` to a fresh file at `path`; returns 0 on success. */
+static inline int write_file(const char *path, const void *data, size_t len) {
+    FILE *file = fopen(path, "wb");
+    if (file == NULL) return -1;
+    size_t done = len ? fwrite(data, 1, len, file) : 0;
+    int closed = fclose(file);
+    return done == len && closed == 0 ? 0 : -1;
+}
+
+/* A file of `len` bytes where byte i is (i * 7 + 3) % 251: every position is recognisable. */
+static inline int write_pattern_file(const char *path, size_t len) {
+    unsigned char *data = (unsigned char *)malloc(len ? len : 1);
+    if (data == NULL) return -1;
+    for (size_t i = 0; i < len; i++) data[i] = (unsigned char)((i * 7 + 3) % 251);
+    int result = write_file(path, data, len);
+    free(data);
+    return result;
+}
+
+static inline unsigned char pattern_byte(unsigned long long i) {
+    return (unsigned char)((i * 7 + 3) % 251);
+}
+
+/* Reads a whole small file into `buffer` (at most `capacity` bytes); returns its length or -1. */
+static inline long read_file(const char *path, void *buffer, size_t capacity) {
+    FILE *file = fopen(path, "rb");
+    if (file == NULL) return -1;
+    size_t got = fread(buffer, 1, capacity, file);
+    fclose(file);
+    return (long)got;
+}
+
+#endif
