@@ -1,10 +1,11 @@
 //! `Mapping`: a window of a file mapped into memory, with guarded access, resize and refresh.
 //!
-//! Concurrency model: the current view (pointer + length) is an immutable `View` published through
-//! an `AtomicPtr`; readers load it once (no lock, no shared write). `resize`/`refresh` build a new
-//! view under a mutex and publish it. Views and the regions they point into are never unmapped
-//! before the mapping is dropped, so a pointer handed out by `slice` stays valid until close even
-//! when a resize had to move the window (the old pages still map the same file pages).
+//! Concurrency model: the current view (region + length) is published through a seqlock of
+//! atomics; readers take a consistent snapshot with a few loads and never write shared memory.
+//! `resize`/`refresh` publish a new view under a mutex. Regions are never unmapped before the
+//! mapping is dropped, so a pointer handed out by `slice` stays valid until close even when a
+//! resize had to move the window (the old pages still map the same file pages). New regions for
+//! growth get geometric headroom, so a file that keeps growing costs O(log size) regions.
 
 use std::ffi::CString;
 use std::fs::File;
@@ -119,7 +120,7 @@ struct Region {
     /// How many window bytes this region can cover without moving.
     capacity: u64,
     /// How many window bytes are mapped from the file now (== capacity but for reservations,
-    /// which map more of the file as the window grows). Changed only under the views lock.
+    /// which map more of the file as the window grows). Changed only under the regions lock.
     mapped: AtomicU64,
 }
 
@@ -162,15 +163,17 @@ fn round_up(value: u64, page: u64) -> u64 {
 }
 
 impl Region {
-    /// Maps `len` bytes of the file at `offset`, able to grow in place up to `max_len` when that
-    /// is larger than `len`.
-    fn map(file: &File, options: &Options, offset: u64, len: u64) -> Result<Region> {
+    /// Maps `len` bytes of the file at `offset` with room for `capacity` (>= len) window bytes:
+    /// a reservation up to `max_len` when the options ask for one, else a plain mapping of
+    /// `capacity` bytes (pages past the end of the file are never touched by the library).
+    fn map(file: &File, options: &Options, offset: u64, len: u64, capacity: u64) -> Result<Region> {
         let too_big = || Error::os("mmap", io::Error::from_raw_os_error(libc::ENOMEM));
         let page = guard::page_size() as u64;
         let lead = offset % page;
         if options.max_len > len {
             return Region::map_reserved(file, options, offset, len);
         }
+        let len = capacity;
         let len_usize = usize::try_from(len).map_err(|_| too_big())?;
         let mut builder = MmapOptions::new();
         builder.offset(offset).len(len_usize);
@@ -278,7 +281,7 @@ impl Region {
     }
 
     /// Reservations only: maps the file up to `len` window bytes inside the reservation (the
-    /// pages already mapped stay untouched, so COPY_ON_WRITE changes survive). Views lock held.
+    /// pages already mapped stay untouched, so COPY_ON_WRITE changes survive). Regions lock held.
     fn map_more(&self, file: &File, options: &Options, len: u64) -> Result<()> {
         let mapped = self.mapped.load(Ordering::Acquire);
         if len <= mapped {
@@ -372,19 +375,28 @@ impl Region {
     }
 }
 
-/// An immutable (pointer, length) pair; the current one is published in `Mapping::view`.
-struct View {
-    region: Arc<Region>,
+/// A consistent snapshot of the current window: the region it lies in and its length.
+#[derive(Clone, Copy)]
+struct View<'a> {
+    region: &'a Region,
     len: u64,
+}
+
+/// The current (region, length), published as a seqlock: the writer (holding `Mapping::regions`)
+/// makes `sequence` odd, stores both, makes it even; readers retry if it changed under them.
+struct Current {
+    sequence: AtomicU64,
+    region: AtomicPtr<Region>,
+    len: AtomicU64,
 }
 
 /// A file (or a window of it) mapped into memory.
 pub struct Mapping {
-    // Field order matters: views (and their regions) are unmapped before the file is closed,
-    // because the guard registry holds the file descriptor.
-    view: AtomicPtr<View>,
-    /// Every view ever published (the current one included), freed only on drop.
-    views: Mutex<Vec<Box<View>>>,
+    current: Current,
+    // Field order matters: regions are unmapped before the file is closed, because the guard
+    // registry holds the file descriptor.
+    /// Every region ever mapped for this handle (the current one included), unmapped on drop.
+    regions: Mutex<Vec<Box<Region>>>,
     file: File,
     path: PathBuf,
     options: Options,
@@ -595,15 +607,14 @@ impl Mapping {
             check_range(options.offset, options.len, size)?;
             options.len
         };
-        let region = Region::map(&file, options, options.offset, len)?;
-        let view = Box::new(View {
-            region: Arc::new(region),
-            len,
-        });
-        let current = &*view as *const View as *mut View;
+        let region = Box::new(Region::map(&file, options, options.offset, len, len)?);
         let mapping = Arc::new(Mapping {
-            view: AtomicPtr::new(current),
-            views: Mutex::new(vec![view]),
+            current: Current {
+                sequence: AtomicU64::new(0),
+                region: AtomicPtr::new(&*region as *const Region as *mut Region),
+                len: AtomicU64::new(len),
+            },
+            regions: Mutex::new(vec![region]),
             file,
             path: path.to_path_buf(),
             options: options.clone(),
@@ -636,10 +647,39 @@ impl Mapping {
         self.poisoned.load(Ordering::Relaxed)
     }
 
+    /// A consistent snapshot of the current window (lock-free, no shared writes).
     #[inline]
-    fn view(&self) -> &View {
-        // SAFETY: every published view is owned by `self.views` until `self` is dropped.
-        unsafe { &*self.view.load(Ordering::Acquire) }
+    fn view(&self) -> View<'_> {
+        let current = &self.current;
+        loop {
+            let before = current.sequence.load(Ordering::Acquire);
+            if before & 1 == 0 {
+                let region = current.region.load(Ordering::Relaxed);
+                let len = current.len.load(Ordering::Relaxed);
+                std::sync::atomic::fence(Ordering::Acquire);
+                if current.sequence.load(Ordering::Relaxed) == before {
+                    // SAFETY: every published region is owned by `self.regions` until drop.
+                    return View {
+                        region: unsafe { &*region },
+                        len,
+                    };
+                }
+            }
+            std::hint::spin_loop();
+        }
+    }
+
+    /// Publishes a new (region, len). Called with the regions lock held (the only writer).
+    fn publish(&self, region: *const Region, len: u64) {
+        let current = &self.current;
+        let sequence = current.sequence.load(Ordering::Relaxed);
+        current.sequence.store(sequence + 1, Ordering::Relaxed);
+        std::sync::atomic::fence(Ordering::Release);
+        current
+            .region
+            .store(region as *mut Region, Ordering::Relaxed);
+        current.len.store(len, Ordering::Relaxed);
+        current.sequence.store(sequence + 2, Ordering::Release);
     }
 
     pub fn mode(&self) -> Mode {
@@ -705,12 +745,12 @@ impl Mapping {
     #[inline]
     fn guarded<R>(
         &self,
-        view: &View,
+        view: View<'_>,
         offset: u64,
         len: u64,
         operation: impl FnOnce(*mut u8) -> R,
     ) -> Result<R> {
-        let region = &view.region;
+        let region = view.region;
         let file_end = self.options.offset + offset + len;
         if region.guard.lost_from() < file_end {
             return Err(self.loss_error(region));
@@ -999,6 +1039,16 @@ impl Mapping {
         }
     }
 
+    /// How many mappings this handle holds (the current one and those kept for old pointers).
+    pub fn region_count(&self) -> usize {
+        self.lock_regions().len()
+    }
+
+    /// Writes by `write` since the last flush (what the EVERY_WRITES policy counts).
+    pub fn pending_writes(&self) -> u64 {
+        self.pending_writes.load(Ordering::Relaxed)
+    }
+
     /// Written since the last whole-window flush.
     pub fn was_written(&self) -> bool {
         self.dirty.load(Ordering::Relaxed)
@@ -1054,7 +1104,7 @@ impl Mapping {
         width: u64,
         mutating: bool,
         operation: &'static str,
-    ) -> Result<(&View, *mut u8)> {
+    ) -> Result<(View<'_>, *mut u8)> {
         let view = self.view();
         check_range(offset, width, view.len)?;
         let file_offset = self.options.offset + offset;
@@ -1145,65 +1195,71 @@ impl Mapping {
                 also_cow: "",
             });
         }
-        let mut views = self
-            .views
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+        let mut regions = self.lock_regions();
         let current = file_size(&self.file)?;
         reserve_size(&self.file, current, new_size)
             .map_err(|e| Error::os(format!("resizing the file to {new_size} bytes"), e))?;
         self.size_changed.store(true, Ordering::Release);
-        self.adopt_len(&mut views, new_len)
+        self.adopt_len(&mut regions, new_len)
     }
 
     /// Follows the file's current length: grows the window after appends, shrinks it after a
     /// truncation and clears the TRUNCATED state (a fixed-length window never grows past its
     /// length).
     pub fn refresh(&self) -> Result<()> {
-        let mut views = self
-            .views
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+        let mut regions = self.lock_regions();
         let available = file_size(&self.file)?.saturating_sub(self.options.offset);
         let target = if self.options.len == 0 {
             available
         } else {
             available.min(self.options.len)
         };
-        self.adopt_len(&mut views, target)
+        self.adopt_len(&mut regions, target)
     }
 
-    /// Publishes a view of `len` bytes: reuses the current region when it covers `len` and has
-    /// lost nothing, else maps a new one. Called with the views lock held.
-    fn adopt_len(&self, views: &mut Vec<Box<View>>, len: u64) -> Result<()> {
+    fn lock_regions(&self) -> std::sync::MutexGuard<'_, Vec<Box<Region>>> {
+        // A panic while holding it leaves the list consistent (push is the only change).
+        self.regions
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Publishes a window of `len` bytes: reuses the current region when it covers `len` and has
+    /// lost nothing, else maps a new one (with geometric headroom when growing). Called with the
+    /// regions lock held.
+    fn adopt_len(&self, regions: &mut Vec<Box<Region>>, len: u64) -> Result<()> {
         let current = self.view();
-        if current.len == len && current.region.guard.lost_from() == NOTHING_LOST {
+        let intact = current.region.guard.lost_from() == NOTHING_LOST;
+        if current.len == len && intact {
             return Ok(());
         }
-        let region =
-            if len <= current.region.capacity && current.region.guard.lost_from() == NOTHING_LOST {
-                current.region.map_more(&self.file, &self.options, len)?;
-                Arc::clone(&current.region)
-            } else {
-                Arc::new(Region::map(
-                    &self.file,
-                    &self.options,
-                    self.options.offset,
-                    len,
-                )?)
-            };
-        let view = Box::new(View { region, len });
-        self.view
-            .store(&*view as *const View as *mut View, Ordering::Release);
-        views.push(view);
+        if len <= current.region.capacity && intact {
+            current.region.map_more(&self.file, &self.options, len)?;
+            self.publish(current.region, len);
+            return Ok(());
+        }
+        let capacity = if len > current.region.capacity {
+            len.max(current.region.capacity.saturating_mul(2))
+        } else {
+            len
+        };
+        let region = Box::new(Region::map(
+            &self.file,
+            &self.options,
+            self.options.offset,
+            len,
+            capacity,
+        )?);
+        self.publish(&*region, len);
+        regions.push(region);
         Ok(())
     }
 }
 
 impl Drop for Mapping {
     fn drop(&mut self) {
-        // Views before the file: regions unregister from the guard (which holds the fd) and unmap.
-        self.views
+        // Regions before the file: they unregister from the guard (which holds the fd) and unmap.
+        self.regions
             .get_mut()
             .unwrap_or_else(|poison| poison.into_inner())
             .clear();

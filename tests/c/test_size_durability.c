@@ -1,0 +1,286 @@
+/* Flush, resize, refresh, check, max_len and flush policies. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+
+static long long file_size_of(const char *path) {
+    struct stat info;
+    return stat(path, &info) == 0 ? (long long)info.st_size : -1;
+}
+
+/* Reads bytes straight from the file with pread (not through any mapping). */
+static int file_bytes_equal(const char *path, long long offset, const void *expected, size_t len) {
+    char buffer[256];
+    int fd = open(path, O_RDONLY);
+    if (fd < 0 || len > sizeof buffer) return 0;
+    ssize_t got = pread(fd, buffer, len, offset);
+    close(fd);
+    return got == (ssize_t)len && memcmp(buffer, expected, len) == 0;
+}
+
+/* 5. flush returns after the bytes reached the file (msync MS_SYNC). */
+TEST(flush_writes_reach_the_file) {
+    const char *path = scratch_path("flush");
+    mapfile_t *m = NULL;
+    CHECK_OK(mapfile_create(path, 3 * 4096, &m));
+    CHECK_OK(mapfile_write(m, 5000, "durable", 7));
+    CHECK_OK(mapfile_flush(m));
+    CHECK(file_bytes_equal(path, 5000, "durable", 7));
+    CHECK_OK(mapfile_write(m, 9000, "ranged", 6));
+    CHECK_OK(mapfile_flush_range(m, 9000, 6));
+    CHECK(file_bytes_equal(path, 9000, "ranged", 6));
+    CHECK_OK(mapfile_write(m, 100, "async", 5));
+    CHECK_OK(mapfile_flush_async(m));
+    CHECK(file_bytes_equal(path, 100, "async", 5));
+    CHECK_OK(mapfile_close(m));
+}
+
+/* 5. a flush of a read-only or copy-on-write mapping is a successful no-op. */
+TEST(flush_of_read_only_or_copy_on_write_is_a_no_op) {
+    const char *path = scratch_path("flush-ro");
+    CHECK(write_pattern_file(path, 5000) == 0);
+    mapfile_t *m = NULL;
+    CHECK_OK(mapfile_open(path, MAPFILE_MODE_READ_ONLY, &m));
+    CHECK_OK(mapfile_flush(m));
+    CHECK_OK(mapfile_flush_range(m, 10, 100));
+    CHECK_OK(mapfile_flush_async(m));
+    CHECK_OK(mapfile_close(m));
+    CHECK_OK(mapfile_open(path, MAPFILE_MODE_COPY_ON_WRITE, &m));
+    CHECK_OK(mapfile_write(m, 0, "x", 1));
+    CHECK_OK(mapfile_flush(m));
+    CHECK_OK(mapfile_flush_range(m, 0, 5000));
+    CHECK_STATUS(mapfile_flush_range(m, 0, 5001), MAPFILE_ERR_OUT_OF_BOUNDS);
+    CHECK_OK(mapfile_close(m));
+    uint8_t first = 0;
+    CHECK(read_file(path, &first, 1) == 1 && first == pattern_byte(0));
+}
+
+TEST(resize_grows_and_shrinks_file_and_mapping) {
+    const char *path = scratch_path("resize");
+    mapfile_t *m = NULL;
+    CHECK_OK(mapfile_create(path, 1000, &m));
+    CHECK_OK(mapfile_write(m, 990, "0123456789", 10));
+    CHECK_OK(mapfile_resize(m, 100000));
+    CHECK(mapfile_len(m) == 100000);
+    CHECK(file_size_of(path) == 100000);
+    char kept[10];
+    CHECK_OK(mapfile_read(m, 990, kept, 10));
+    CHECK(memcmp(kept, "0123456789", 10) == 0);
+    CHECK_OK(mapfile_write(m, 99990, "end", 3));
+    uint64_t zeros = 0;
+    CHECK_OK(mapfile_count_byte(m, 1000, 90000, 0, &zeros));
+    CHECK(zeros == 90000); /* new space is zero-filled */
+    CHECK_OK(mapfile_flush(m));
+    CHECK(file_bytes_equal(path, 99990, "end", 3));
+    CHECK_OK(mapfile_resize(m, 995));
+    CHECK(mapfile_len(m) == 995);
+    CHECK(file_size_of(path) == 995);
+    CHECK_OK(mapfile_check(m));
+    CHECK_STATUS(mapfile_read(m, 990, kept, 10), MAPFILE_ERR_OUT_OF_BOUNDS);
+    CHECK_OK(mapfile_read(m, 990, kept, 5));
+    CHECK(memcmp(kept, "01234", 5) == 0);
+    CHECK_OK(mapfile_resize(m, 0));
+    CHECK(mapfile_len(m) == 0 && file_size_of(path) == 0);
+    CHECK_OK(mapfile_resize(m, 4096));
+    CHECK(mapfile_len(m) == 4096);
+    CHECK_OK(mapfile_close(m));
+}
+
+/* 4. slices stay valid until close: after a resize that moved the window, old pointers still read. */
+TEST(old_slices_stay_valid_after_resize_until_close) {
+    const char *path = scratch_path("resize-slices");
+    mapfile_t *m = NULL;
+    CHECK_OK(mapfile_create(path, 4096, &m));
+    CHECK_OK(mapfile_write(m, 0, "first", 5));
+    const uint8_t *old = NULL;
+    CHECK_OK(mapfile_slice(m, 0, 5, &old));
+    for (int i = 1; i <= 20; i++) CHECK_OK(mapfile_resize(m, 4096 * (uint64_t)i * 7));
+    CHECK(old != NULL && memcmp(old, "first", 5) == 0);
+    CHECK_OK(mapfile_close(m));
+}
+
+/* max_len: growth inside the reservation never moves the base pointer. */
+TEST(max_len_keeps_the_window_in_place_while_growing) {
+    const char *path = scratch_path("reserved");
+    mapfile_options options;
+    mapfile_options_init(&options);
+    options.mode = MAPFILE_MODE_READ_WRITE;
+    options.create = MAPFILE_CREATE_NEW;
+    options.create_size = 100;
+    options.max_len = 64ull << 20;
+    options.offset = 0;
+    mapfile_t *m = NULL;
+    CHECK_OK(mapfile_open_with(path, &options, &m));
+    CHECK(mapfile_len(m) == 100);
+    const uint8_t *base = NULL;
+    CHECK_OK(mapfile_slice(m, 0, 100, &base));
+    CHECK_OK(mapfile_write(m, 0, "base", 4));
+    const uint64_t sizes[] = {4096, 4097, 1 << 20, 10 << 20, 3000, 64 << 20};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        CHECK_OK(mapfile_resize(m, sizes[i]));
+        const uint8_t *now = NULL;
+        CHECK_OK(mapfile_slice(m, 0, sizes[i], &now));
+        CHECK(now == base);
+        CHECK_OK(mapfile_write(m, sizes[i] - 1, "z", 1));
+        uint8_t *tail = NULL;
+        CHECK_OK(mapfile_slice_mut(m, sizes[i] - 1, 1, &tail));
+        CHECK(tail != NULL && *tail == 'z');
+    }
+    CHECK(memcmp(base, "base", 4) == 0);
+    CHECK_OK(mapfile_flush(m));
+    CHECK(file_size_of(path) == 64 << 20);
+    /* beyond max_len it still works, and may move */
+    CHECK_OK(mapfile_resize(m, (64 << 20) + 4096));
+    CHECK(mapfile_len(m) == (64 << 20) + 4096);
+    CHECK_OK(mapfile_close(m));
+    CHECK(file_bytes_equal(path, (64 << 20) - 1, "z", 1));
+}
+
+/* A window at an unaligned offset with max_len: reads through the reservation are right. */
+TEST(max_len_with_an_unaligned_window) {
+    const char *path = scratch_path("reserved-window");
+    CHECK(write_pattern_file(path, 10000) == 0);
+    mapfile_options options;
+    mapfile_options_init(&options);
+    options.mode = MAPFILE_MODE_COPY_ON_WRITE;
+    options.offset = 4099;
+    options.max_len = 1 << 20;
+    mapfile_t *m = NULL;
+    CHECK_OK(mapfile_open_with(path, &options, &m));
+    CHECK(mapfile_len(m) == 10000 - 4099);
+    uint8_t byte = 0;
+    CHECK_OK(mapfile_read(m, 1000, &byte, 1));
+    CHECK(byte == pattern_byte(5099));
+    CHECK_OK(mapfile_write(m, 0, "cow", 3)); /* private change survives a refresh that grows */
+    FILE *file = fopen(path, "ab");
+    CHECK(file != NULL);
+    if (file) {
+        static char more[20000];
+        fwrite(more, 1, sizeof more, file);
+        fclose(file);
+    }
+    const uint8_t *before = NULL, *after = NULL;
+    CHECK_OK(mapfile_slice(m, 0, 3, &before));
+    CHECK_OK(mapfile_refresh(m));
+    CHECK(mapfile_len(m) == 30000 - 4099);
+    CHECK_OK(mapfile_slice(m, 0, 3, &after));
+    CHECK(before == after && memcmp(after, "cow", 3) == 0);
+    CHECK_OK(mapfile_close(m));
+}
+
+/* Partial-page truncation (inside the last page, which never faults) is reported by check;
+ * refresh adopts the new length and clears it. */
+TEST(check_reports_truncation_and_refresh_clears_it) {
+    const char *path = scratch_path("check");
+    CHECK(write_pattern_file(path, 10000) == 0);
+    mapfile_t *m = NULL;
+    CHECK_OK(mapfile_open(path, MAPFILE_MODE_READ_ONLY, &m));
+    CHECK_OK(mapfile_check(m));
+    CHECK(truncate(path, 9990) == 0);
+    CHECK_STATUS(mapfile_check(m), MAPFILE_ERR_TRUNCATED);
+    CHECK(strstr(mapfile_last_error_message(), "9990") != NULL);
+    CHECK_OK(mapfile_refresh(m));
+    CHECK(mapfile_len(m) == 9990);
+    CHECK_OK(mapfile_check(m));
+    CHECK_OK(mapfile_close(m));
+}
+
+/* refresh follows an appended file; a fixed-length window never grows past its len. */
+TEST(refresh_follows_an_appended_file) {
+    const char *path = scratch_path("log");
+    CHECK(write_file(path, "line 1\n", 7) == 0);
+    mapfile_t *whole = NULL, *fixed = NULL;
+    CHECK_OK(mapfile_open(path, MAPFILE_MODE_READ_ONLY, &whole));
+    mapfile_options options;
+    mapfile_options_init(&options);
+    options.offset = 2;
+    options.len = 5;
+    CHECK_OK(mapfile_open_with(path, &options, &fixed));
+    FILE *file = fopen(path, "ab");
+    CHECK(file != NULL);
+    if (file) {
+        for (int i = 2; i <= 2000; i++) fprintf(file, "line %d\n", i);
+        fclose(file);
+    }
+    CHECK(mapfile_len(whole) == 7);
+    CHECK_OK(mapfile_refresh(whole));
+    CHECK(mapfile_len(whole) == (uint64_t)file_size_of(path));
+    uint64_t lines = 0;
+    CHECK_OK(mapfile_count_byte(whole, 0, mapfile_len(whole), '\n', &lines));
+    CHECK(lines == 2000);
+    CHECK_OK(mapfile_refresh(fixed));
+    CHECK(mapfile_len(fixed) == 5);
+    CHECK_OK(mapfile_close(whole));
+    CHECK_OK(mapfile_close(fixed));
+}
+
+static int thread_count(void) {
+    DIR *tasks = opendir("/proc/self/task");
+    int count = 0;
+    if (tasks == NULL) return -1;
+    struct dirent *entry;
+    while ((entry = readdir(tasks)) != NULL) count += entry->d_name[0] != '.';
+    closedir(tasks);
+    return count;
+}
+
+TEST(flush_policies_keep_writes_and_the_flusher_stops_with_the_handle) {
+    const uint32_t policies[] = {MAPFILE_FLUSH_ALWAYS, MAPFILE_FLUSH_EVERY_BYTES, MAPFILE_FLUSH_EVERY_WRITES,
+                                 MAPFILE_FLUSH_EVERY_MILLIS};
+    int threads_before = thread_count();
+    for (size_t i = 0; i < 4; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "policy-%zu", i);
+        mapfile_options options;
+        mapfile_options_init(&options);
+        options.mode = MAPFILE_MODE_READ_WRITE;
+        options.create = MAPFILE_CREATE_NEW;
+        options.create_size = 1 << 16;
+        options.flush_policy = policies[i];
+        options.flush_every = 5;
+        mapfile_t *m = NULL;
+        CHECK_OK(mapfile_open_with(scratch_path(name), &options, &m));
+        for (int w = 0; w < 50; w++) CHECK_OK(mapfile_write(m, (uint64_t)w * 100, "policy", 6));
+        if (policies[i] == MAPFILE_FLUSH_EVERY_MILLIS) usleep(30000);
+        CHECK(file_bytes_equal(scratch_path(name), 4900, "policy", 6));
+        CHECK_OK(mapfile_close(m));
+    }
+    usleep(50000);
+    CHECK(thread_count() == threads_before); /* the background flusher ended with its handle */
+}
+
+TEST(resize_reserves_space_or_fails_no_space_leaving_data) {
+    const char *path = scratch_path("huge");
+    mapfile_t *m = NULL;
+    CHECK_OK(mapfile_create(path, 4096, &m));
+    CHECK_OK(mapfile_write(m, 0, "kept", 4));
+    /* 2^62 bytes fits no disk: NO_SPACE (EFBIG/ENOSPC), and the mapping is unchanged */
+    mapfile_status status = mapfile_resize(m, 1ull << 62);
+    CHECK(status == MAPFILE_ERR_NO_SPACE);
+    CHECK(mapfile_len(m) == 4096);
+    char kept[4];
+    CHECK_OK(mapfile_read(m, 0, kept, 4));
+    CHECK(memcmp(kept, "kept", 4) == 0);
+    CHECK_OK(mapfile_close(m));
+    CHECK_STATUS(mapfile_create(scratch_path("too-big"), 1ull << 62, &m), MAPFILE_ERR_NO_SPACE);
+    CHECK(access(scratch_path("too-big"), F_OK) != 0); /* nothing half-made is left behind */
+}
+
+int main(int argc, char **argv) {
+    START(argc, argv);
+    RUN(flush_writes_reach_the_file);
+    RUN(flush_of_read_only_or_copy_on_write_is_a_no_op);
+    RUN(resize_grows_and_shrinks_file_and_mapping);
+    RUN(old_slices_stay_valid_after_resize_until_close);
+    RUN(max_len_keeps_the_window_in_place_while_growing);
+    RUN(max_len_with_an_unaligned_window);
+    RUN(check_reports_truncation_and_refresh_clears_it);
+    RUN(refresh_follows_an_appended_file);
+    RUN(flush_policies_keep_writes_and_the_flusher_stops_with_the_handle);
+    RUN(resize_reserves_space_or_fails_no_space_leaving_data);
+    FINISH();
+}

@@ -1,0 +1,112 @@
+//! Tests of what C programs cannot observe: the panic boundary, flush-policy bookkeeping, and
+//! how many mappings growth costs.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use mapfile::core::{Disposition, FlushPolicy, Mapping, Mode, Options};
+use mapfile::ffi::boundary::{boundary, with_mapping};
+use mapfile::ffi::status::{mapfile_last_error_message, MAPFILE_ERR_INTERNAL, MAPFILE_OK};
+
+mod support;
+
+fn scratch_file(name: &str) -> PathBuf {
+    support::scratch_dir("core").join(name)
+}
+
+fn last_message() -> String {
+    // SAFETY: the library returns a valid NUL-terminated string.
+    unsafe { std::ffi::CStr::from_ptr(mapfile_last_error_message()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// API.md 8: a Rust panic never crosses the boundary: the call returns MAPFILE_ERR_INTERNAL.
+#[test]
+fn a_panic_never_crosses_the_boundary() {
+    let status = boundary("mapfile_test", || panic!("deliberate test panic"));
+    assert_eq!(status, MAPFILE_ERR_INTERNAL);
+    assert!(
+        last_message().contains("deliberate test panic"),
+        "{}",
+        last_message()
+    );
+}
+
+/// A panic inside a call on a handle poisons it: later calls fail INTERNAL instead of running on
+/// a mapping in an unknown state.
+#[test]
+fn a_panic_poisons_its_handle() {
+    let path = scratch_file("poison");
+    std::fs::write(&path, b"some bytes").unwrap();
+    let mapping = Mapping::open(&path, &Options::new(Mode::ReadOnly)).unwrap();
+    assert_eq!(
+        with_mapping("first", Some(&mapping), |_| Ok(())),
+        MAPFILE_OK
+    );
+    assert_eq!(
+        with_mapping("second", Some(&mapping), |_| panic!("inside")),
+        MAPFILE_ERR_INTERNAL
+    );
+    assert_eq!(
+        with_mapping("third", Some(&mapping), |_| Ok(())),
+        MAPFILE_ERR_INTERNAL
+    );
+    assert!(last_message().contains("unusable"), "{}", last_message());
+}
+
+#[test]
+fn every_writes_policy_flushes_after_n_writes() {
+    let path = scratch_file("policy");
+    let mut options = Options::new(Mode::ReadWrite);
+    options.disposition = Disposition::CreateNew;
+    options.create_size = 4096;
+    options.flush_policy = FlushPolicy::EveryWrites(3);
+    let mapping = Mapping::open(&path, &options).unwrap();
+    mapping.write(0, b"a").unwrap();
+    mapping.write(1, b"b").unwrap();
+    assert_eq!(mapping.pending_writes(), 2);
+    mapping.write(2, b"c").unwrap();
+    assert_eq!(mapping.pending_writes(), 0, "the third write flushed");
+    mapping.write(3, b"d").unwrap();
+    assert_eq!(mapping.pending_writes(), 1);
+    mapping.flush().unwrap();
+    assert_eq!(mapping.pending_writes(), 0);
+}
+
+#[test]
+fn every_bytes_policy_flushes_after_n_bytes() {
+    let path = scratch_file("policy-bytes");
+    let mut options = Options::new(Mode::ReadWrite);
+    options.disposition = Disposition::CreateNew;
+    options.create_size = 4096;
+    options.flush_policy = FlushPolicy::EveryBytes(100);
+    let mapping = Mapping::open(&path, &options).unwrap();
+    mapping.write(0, &[1u8; 60]).unwrap();
+    assert_eq!(mapping.pending_writes(), 1);
+    mapping.write(60, &[1u8; 60]).unwrap();
+    assert_eq!(mapping.pending_writes(), 0, "120 bytes >= 100 flushed");
+}
+
+/// Following a log that grows by small appends maps O(log size) regions, not one per refresh.
+#[test]
+fn following_a_growing_file_costs_logarithmic_mappings() {
+    let path = scratch_file("growing-log");
+    std::fs::write(&path, b"start\n").unwrap();
+    let mapping = Mapping::open(&path, &Options::new(Mode::ReadOnly)).unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .unwrap();
+    for i in 0..2000 {
+        writeln!(file, "appended line number {i:05}").unwrap();
+        mapping.refresh().unwrap();
+        assert_eq!(mapping.len(), std::fs::metadata(&path).unwrap().len());
+    }
+    assert_eq!(mapping.count_byte(0, mapping.len(), b'\n').unwrap(), 2001);
+    assert!(
+        mapping.region_count() <= 16,
+        "{} regions for 2000 refreshes",
+        mapping.region_count()
+    );
+}
