@@ -396,6 +396,8 @@ pub struct Mapping {
     // Field order matters: regions are unmapped before the file is closed, because the guard
     // registry holds the file descriptor.
     /// Every region ever mapped for this handle (the current one included), unmapped on drop.
+    /// Boxed so that a region's address (published in `current`) survives the Vec growing.
+    #[allow(clippy::vec_box)]
     regions: Mutex<Vec<Box<Region>>>,
     file: File,
     path: PathBuf,
@@ -1159,7 +1161,7 @@ impl Mapping {
     pub fn check(&self) -> Result<()> {
         let view = self.view();
         if view.region.guard.lost_from() != NOTHING_LOST {
-            return Err(self.loss_error(&view.region));
+            return Err(self.loss_error(view.region));
         }
         let size = file_size(&self.file)?;
         let needed = self.options.offset + view.len;
@@ -1217,6 +1219,7 @@ impl Mapping {
         self.adopt_len(&mut regions, target)
     }
 
+    #[allow(clippy::vec_box)] // see `Mapping::regions`
     fn lock_regions(&self) -> std::sync::MutexGuard<'_, Vec<Box<Region>>> {
         // A panic while holding it leaves the list consistent (push is the only change).
         self.regions
@@ -1227,6 +1230,7 @@ impl Mapping {
     /// Publishes a window of `len` bytes: reuses the current region when it covers `len` and has
     /// lost nothing, else maps a new one (with geometric headroom when growing). Called with the
     /// regions lock held.
+    #[allow(clippy::vec_box)] // see `Mapping::regions`
     fn adopt_len(&self, regions: &mut Vec<Box<Region>>, len: u64) -> Result<()> {
         let current = self.view();
         let intact = current.region.guard.lost_from() == NOTHING_LOST;

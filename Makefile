@@ -1,0 +1,28 @@
+# The two set-up commands of the README. Needs only the Rust toolchain, a C compiler and python3.
+#   make demo   builds libmapfile (release), compiles two C examples against it, runs them on real files
+#   make test   runs every test (Rust, C programs, examples, header check)
+CC ?= cc
+CFLAGS ?= -std=c99 -Wall -Wextra -Werror -pedantic -O2
+LIBDIR := target/release
+BUILD := build/examples
+
+.PHONY: demo test lib clean
+
+lib:
+	cargo build --release
+
+$(BUILD)/%: examples-c/%.c include/mapfile.h lib
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS) -Iinclude $< -o $@ -L$(LIBDIR) -Wl,-rpath,$(CURDIR)/$(LIBDIR) -lmapfile
+
+demo: $(BUILD)/count_lines $(BUILD)/first_bytes $(BUILD)/grep_log
+	./$(BUILD)/count_lines README.md
+	./$(BUILD)/first_bytes Cargo.lock
+	./$(BUILD)/grep_log README.md mapfile_open
+
+test:
+	cargo test --release
+
+clean:
+	rm -rf build
+	cargo clean

@@ -1,0 +1,231 @@
+//! Runs every program in examples-c/ on generated data and checks its output against what Rust
+//! computes from the same data.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use support::*;
+
+fn build(example: &str) -> PathBuf {
+    compile(
+        &format!("example-{example}"),
+        &[root().join(format!("examples-c/{example}.c"))],
+        &[],
+        "c",
+    )
+}
+
+/// Runs an example and returns its stdout; it must exit 0.
+fn run(example: &str, args: &[&dyn AsRef<std::ffi::OsStr>]) -> String {
+    let exe = build(example);
+    let mut command = Command::new(&exe);
+    for arg in args {
+        command.arg(arg);
+    }
+    let output = run_with_timeout(&mut command, Duration::from_secs(120));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{example} failed ({:?}):\n{stdout}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// A log of `lines` lines, some of them containing "ERROR".
+fn make_log(path: &Path, lines: usize) -> Vec<u8> {
+    let mut text = Vec::new();
+    for i in 0..lines {
+        let level = if i % 37 == 5 {
+            "ERROR"
+        } else if i % 5 == 0 {
+            "WARN"
+        } else {
+            "INFO"
+        };
+        text.extend_from_slice(
+            format!(
+                "2026-11-22T10:{:02}:{:02} {level} request {i} took {} ms\n",
+                i / 60 % 60,
+                i % 60,
+                i * 13 % 997
+            )
+            .as_bytes(),
+        );
+    }
+    std::fs::write(path, &text).unwrap();
+    text
+}
+
+#[test]
+fn example_first_bytes() {
+    let dir = scratch_dir("ex-first");
+    let data: Vec<u8> = (0..5000u32).map(|i| (i * 31 % 256) as u8).collect();
+    std::fs::write(dir.join("data.bin"), &data).unwrap();
+    let out = run("first_bytes", &[&dir.join("data.bin")]);
+    assert_eq!(
+        out,
+        format!(
+            "first byte: {}\nbyte at offset 1000: {}\n",
+            data[0], data[1000]
+        )
+    );
+    std::fs::write(dir.join("short.bin"), b"abc").unwrap();
+    let out = run("first_bytes", &[&dir.join("short.bin")]);
+    assert_eq!(
+        out,
+        "first byte: 97\nno byte at offset 1000: the file has 3 bytes\n"
+    );
+}
+
+#[test]
+fn example_count_lines() {
+    let dir = scratch_dir("ex-count");
+    let text = make_log(&dir.join("app.log"), 12345);
+    let expected = text.iter().filter(|&&b| b == b'\n').count();
+    assert_eq!(
+        run("count_lines", &[&dir.join("app.log")]),
+        format!("{expected} lines\n")
+    );
+    std::fs::write(dir.join("empty"), b"").unwrap();
+    assert_eq!(run("count_lines", &[&dir.join("empty")]), "0 lines\n");
+}
+
+#[test]
+fn example_find_pattern() {
+    let dir = scratch_dir("ex-find");
+    let mut data = vec![b'.'; 100_000];
+    for &at in &[17usize, 4094, 65_536, 99_990] {
+        data[at..at + 6].copy_from_slice(b"MAGIC!");
+    }
+    std::fs::write(dir.join("blob"), &data).unwrap();
+    let out = run("find_pattern", &[&dir.join("blob"), &"MAGIC!"]);
+    assert_eq!(
+        out,
+        "found at offset 17\nfound at offset 4094\nfound at offset 65536\nfound at offset 99990\n"
+    );
+    assert_eq!(
+        run("find_pattern", &[&dir.join("blob"), &"absent"]),
+        "not found\n"
+    );
+}
+
+#[test]
+fn example_grep_log() {
+    let dir = scratch_dir("ex-grep");
+    let text = make_log(&dir.join("app.log"), 3000);
+    let mut expected = String::new();
+    let mut offset = 0;
+    for line in text.split(|&b| b == b'\n') {
+        if line.windows(5).any(|w| w == b"ERROR") {
+            expected.push_str(&format!("{offset}: {}\n", String::from_utf8_lossy(line)));
+        }
+        offset += line.len() + 1;
+    }
+    assert!(expected.lines().count() > 50);
+    assert_eq!(run("grep_log", &[&dir.join("app.log"), &"ERROR"]), expected);
+}
+
+#[test]
+fn example_records() {
+    let dir = scratch_dir("ex-records");
+    // struct record { uint32_t id; double value; }: 4 bytes id, 4 bytes padding, 8 bytes value.
+    let mut bytes = Vec::new();
+    let mut sum = 0.0f64;
+    let count = 1000u32;
+    for id in 0..count {
+        let value = id as f64 * 1.5 + 0.25;
+        sum += value;
+        bytes.extend_from_slice(&id.to_ne_bytes());
+        bytes.extend_from_slice(&[0u8; 4]);
+        bytes.extend_from_slice(&value.to_ne_bytes());
+    }
+    std::fs::write(dir.join("records.bin"), &bytes).unwrap();
+    let out = run("records", &[&dir.join("records.bin")]);
+    let last = (count - 1) as f64 * 1.5 + 0.25;
+    assert_eq!(
+        out,
+        format!("{count} records\nfirst id 0 value 0.250\nlast id {} value {last:.3}\nsum of values {sum:.3}\n", count - 1)
+    );
+    // A file that is not a whole number of records is refused, not misread.
+    std::fs::write(dir.join("broken.bin"), &bytes[..bytes.len() - 3]).unwrap();
+    let output = Command::new(build("records"))
+        .arg(dir.join("broken.bin"))
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not a whole number"));
+}
+
+#[test]
+fn example_patch_in_place() {
+    let dir = scratch_dir("ex-patch");
+    let file = dir.join("config.txt");
+    std::fs::write(&file, b"mode=slow;retries=3;").unwrap();
+    assert_eq!(
+        run("patch_in_place", &[&file, &"5", &"fast"]),
+        "patched 4 bytes at offset 5\n"
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), b"mode=fast;retries=3;");
+    // Past the end: an error, and the file is unchanged.
+    let output = Command::new(build("patch_in_place"))
+        .args([file.as_os_str(), "18".as_ref(), "xyz".as_ref()])
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("outside the mapping"));
+    assert_eq!(std::fs::read(&file).unwrap(), b"mode=fast;retries=3;");
+}
+
+#[test]
+fn example_hello_create() {
+    let dir = scratch_dir("ex-hello");
+    let file = dir.join("hello.bin");
+    assert_eq!(run("hello_create", &[&file]), "verified: Hello, mmap!\n");
+    let data = std::fs::read(&file).unwrap();
+    assert_eq!(data.len(), 1 << 20);
+    assert_eq!(&data[100..112], b"Hello, mmap!");
+    assert!(data[..100].iter().all(|&b| b == 0));
+    // Creating it again refuses to clobber it.
+    let output = Command::new(build("hello_create"))
+        .arg(&file)
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("File exists"));
+}
+
+#[test]
+fn example_random_access() {
+    let dir = scratch_dir("ex-random");
+    let data: Vec<u8> = (0..(4u64 << 20))
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    std::fs::write(dir.join("data.bin"), &data).unwrap();
+    let out = run("random_access", &[&dir.join("data.bin"), &"20000"]);
+    // Compute the expected checksum in Rust with the same offset sequence.
+    let (mut state, mut sum) = (42u64, 0u64);
+    for _ in 0..20000 {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let at = ((state >> 17) % (data.len() as u64 - 7)) as usize;
+        sum = sum.wrapping_add(u64::from_ne_bytes(data[at..at + 8].try_into().unwrap()));
+    }
+    assert!(
+        out.contains(&format!("mapfile_read checksum {sum}\n")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("fseek+fread checksum {sum}\n")),
+        "{out}"
+    );
+    assert!(out.contains("checksums match"));
+}
