@@ -382,7 +382,8 @@ mapfile_status mapfile_write(struct mapfile_t *m, uint64_t offset, const void *s
 /**
  * Guarded search for the first occurrence of `needle` at or after `from`. Writes its window
  * offset to `*out_pos`, or MAPFILE_NPOS when absent (still MAPFILE_OK). An empty needle is found
- * at `from`.
+ * at `from`. After a truncation, a match lying wholly before the lost bytes is still returned
+ * (it depends only on bytes in the file); "absent" cannot be known and is MAPFILE_ERR_TRUNCATED.
  *
  * @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG (m, needle or out_pos NULL); MAPFILE_ERR_OUT_OF_BOUNDS
  *         (from > mapfile_len); MAPFILE_ERR_TRUNCATED; MAPFILE_ERR_IO.

@@ -46,3 +46,13 @@ fn header_compiles_as_c_and_cxx_and_twice() {
         );
     }
 }
+
+#[test]
+fn c_truncation_tests() {
+    run_c_test("test_truncation");
+}
+
+#[test]
+fn c_sigbus_mode_tests() {
+    run_c_test("test_sigbus_modes");
+}

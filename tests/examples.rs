@@ -229,3 +229,41 @@ fn example_random_access() {
     );
     assert!(out.contains("checksums match"));
 }
+
+/// The seed's SIGBUS example: with its handler it survives by siglongjmp; without, it dies.
+#[test]
+fn example_sigbus_raw_needs_a_handler_or_dies() {
+    let dir = scratch_dir("ex-sigbus-raw");
+    let out = run("sigbus_raw", &[&dir.join("data")]);
+    assert_eq!(
+        out,
+        "byte 0: x\ncaught SIGBUS reading the last byte: the file shrank under the mapping\n"
+    );
+    let output = Command::new(build("sigbus_raw"))
+        .arg(dir.join("data2"))
+        .arg("--no-handler")
+        .env_remove("LD_LIBRARY_PATH")
+        .output()
+        .unwrap();
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        output.status.signal(),
+        Some(libc::SIGBUS),
+        "{:?}",
+        output.status
+    );
+}
+
+/// The same job with mapfile: no handler, the process lives, the status says what happened.
+#[test]
+fn example_sigbus_mapfile_survives_without_a_handler() {
+    let dir = scratch_dir("ex-sigbus-mapfile");
+    let out = run("sigbus_mapfile", &[&dir.join("data")]);
+    assert_eq!(
+        out,
+        "byte 0: success x\n\
+         last byte: the file shrank under the mapping; the bytes asked for are gone\n\
+         check: the file shrank under the mapping; the bytes asked for are gone\n\
+         after refresh: 4096 bytes, check: success\n"
+    );
+}

@@ -820,7 +820,9 @@ impl Mapping {
     }
 
     /// First position `>= from` where `needle` starts, or None (guarded). An empty needle is
-    /// found at `from`.
+    /// found at `from`. A match that lies wholly before bytes lost to truncation is returned (it
+    /// depends only on bytes still in the file); "not found", or a match reaching lost bytes, is
+    /// TRUNCATED.
     pub fn find(&self, from: u64, needle: &[u8]) -> Result<Option<u64>> {
         let view = self.view();
         check_range(from, 0, view.len)?;
@@ -831,12 +833,25 @@ impl Mapping {
         if !guard::faults_recoverable() {
             return self.find_by_pread(from, len, needle);
         }
-        let found = self.guarded(view, from, len, |start| {
-            // SAFETY: `len` mapped bytes at `start`; the slice lives only for this search.
-            let haystack = unsafe { std::slice::from_raw_parts(start, len as usize) };
+        let region = view.region;
+        let lost_in_window = |lost_from: u64| lost_from.saturating_sub(self.options.offset);
+        // Search only what is not known to be lost.
+        let searchable = len.min(lost_in_window(region.guard.lost_from()).saturating_sub(from));
+        // SAFETY: from + searchable <= view.len, inside the region.
+        let start = unsafe { region.window.add(from as usize) };
+        let found = region.guard.guarded(|| {
+            // SAFETY: `searchable` mapped bytes at `start`; the slice lives only for this search.
+            let haystack = unsafe { std::slice::from_raw_parts(start, searchable as usize) };
             memchr::memmem::find(haystack, needle)
-        })?;
-        Ok(found.map(|position| from + position as u64))
+        });
+        let intact_end = lost_in_window(region.guard.lost_from());
+        match found {
+            Some(position) if from + position as u64 + needle.len() as u64 <= intact_end => {
+                Ok(Some(from + position as u64))
+            }
+            None if searchable == len && from + len <= intact_end => Ok(None),
+            _ => Err(self.loss_error(region)),
+        }
     }
 
     /// Number of bytes equal to `byte` in `[offset, offset + len)` (guarded).
@@ -881,19 +896,16 @@ impl Mapping {
     // --- the pread/pwrite path, for hosts that switched the SIGBUS handler off ---------------
 
     fn pread(&self, offset: u64, destination: &mut [u8]) -> Result<()> {
-        let mut done = 0usize;
         self.for_each_pread_chunk(offset, destination.len() as u64, 0, |chunk, at| {
-            destination[at as usize..at as usize + chunk.len()].copy_from_slice(chunk);
-            done += chunk.len();
-            false
-        })?;
-        debug_assert_eq!(done, destination.len());
-        Ok(())
+            let start = (at - offset) as usize;
+            destination[start..start + chunk.len()].copy_from_slice(chunk);
+            false // never stop early: a short read must stay TRUNCATED
+        })
     }
 
     /// Reads `[offset, offset + len)` of the window from the file in chunks that overlap by
     /// `overlap` bytes; `visit(chunk, window_offset)` returns true to stop. A short read means the
-    /// file shrank: TRUNCATED.
+    /// file shrank: the bytes read so far are visited, then it is TRUNCATED unless `visit` stopped.
     fn for_each_pread_chunk(
         &self,
         offset: u64,
@@ -927,6 +939,9 @@ impl Mapping {
                     return Err(Error::os("pread", error));
                 }
                 if got == 0 {
+                    if visit(&buffer[..filled], position) {
+                        return Ok(());
+                    }
                     return Err(Error::Truncated {
                         detail: format!("{} now ends at byte {at}", describe(&self.path)),
                     });
@@ -956,7 +971,16 @@ impl Mapping {
         Ok(found)
     }
 
+    /// The pwrite path: refuses to write past the file's end (pwrite would grow the file back),
+    /// checking before and after, since the file may shrink in between.
     fn pwrite(&self, offset: u64, source: &[u8]) -> Result<()> {
+        let end = self.options.offset + offset + source.len() as u64;
+        let shrank = || Error::Truncated {
+            detail: format!("{} is shorter than the bytes written", describe(&self.path)),
+        };
+        if file_size(&self.file)? < end {
+            return Err(shrank());
+        }
         let mut written = 0usize;
         while written < source.len() {
             let at = self.options.offset + offset + written as u64;
@@ -978,11 +1002,8 @@ impl Mapping {
             }
             written += done as usize;
         }
-        // A pwrite past the (shrunk) end would grow the file instead of failing; check after.
-        if file_size(&self.file)? < self.options.offset + offset + source.len() as u64 {
-            return Err(Error::Truncated {
-                detail: format!("{} shrank under the write", describe(&self.path)),
-            });
+        if file_size(&self.file)? < end {
+            return Err(shrank());
         }
         self.after_write(offset, source.len() as u64);
         Ok(())
