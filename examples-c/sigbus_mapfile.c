@@ -1,6 +1,7 @@
 /* The same job as sigbus_raw.c with mapfile: no signal handler, no sigsetjmp. Library calls over
  * the lost bytes return MAPFILE_ERR_TRUNCATED, the rest keeps working, mapfile_check reports the
  * truncation and mapfile_refresh adopts the new length. */
+#define _POSIX_C_SOURCE 200809L /* truncate */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>

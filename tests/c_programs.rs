@@ -56,3 +56,43 @@ fn c_truncation_tests() {
 fn c_sigbus_mode_tests() {
     run_c_test("test_sigbus_modes");
 }
+
+/// A program that only dlopens the library (no -lmapfile) uses it, survives a truncation, and
+/// after dlclose a SIGBUS of its own still gets the default action (the library is -z nodelete).
+#[test]
+fn dlopen_only_program_uses_the_library() {
+    let exe = compile_with(
+        "dlopen_only",
+        &[root().join("tests/c/dlopen_only.c")],
+        &[],
+        "c",
+        false,
+    );
+    let needed = std::process::Command::new("readelf")
+        .arg("-d")
+        .arg(&exe)
+        .output()
+        .expect("readelf");
+    assert!(
+        !String::from_utf8_lossy(&needed.stdout).contains("libmapfile"),
+        "dlopen_only must not link libmapfile"
+    );
+    let scratch = scratch_dir("dlopen");
+    let library = library_dir().join("libmapfile.so");
+    let output = run_with_timeout(
+        std::process::Command::new(&exe).arg(&library).arg(&scratch),
+        std::time::Duration::from_secs(60),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        stdout,
+        "after dlclose with the handler installed: still mapped\n\
+         read after truncation: the file shrank under the mapping; the bytes asked for are gone\n\
+         own fault after dlclose: default action (SIGBUS)\n"
+    );
+}

@@ -1,4 +1,5 @@
 /* Slices, guarded copies, search, counting, atomics, hints. */
+#define _GNU_SOURCE /* fork, truncate, mkfifo, setenv, usleep... in -std=c99 */
 #include <stdint.h>
 #include <sys/wait.h>
 #include <unistd.h>

@@ -1,5 +1,6 @@
 /* The general promises of API.md ("Behaviour every user can rely on"), one test each, named after
  * the promise. */
+#define _GNU_SOURCE /* fork, truncate, mkfifo, setenv, usleep... in -std=c99 */
 #include <errno.h>
 #include <stdint.h>
 #include <unistd.h>

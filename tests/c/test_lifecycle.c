@@ -1,4 +1,5 @@
 /* Opening, creating, options and closing. */
+#define _GNU_SOURCE /* fork, truncate, mkfifo, setenv, usleep... in -std=c99 */
 #include <errno.h>
 #include <stdint.h>
 #include <sys/resource.h>

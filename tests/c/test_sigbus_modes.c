@@ -2,6 +2,7 @@
  * (the host calls mapfile_sigbus_handle), the MAPFILE_SIGBUS environment variable, and a program
  * that installs its handler after the library's (API.md 12). The mode is per process and frozen at
  * the first mapping, so every scenario runs in a fresh child and the parent never maps anything. */
+#define _GNU_SOURCE /* fork, truncate, mkfifo, setenv, usleep... in -std=c99 */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>

@@ -1,4 +1,5 @@
 /* Flush, resize, refresh, check, max_len and flush policies. */
+#define _GNU_SOURCE /* fork, truncate, mkfifo, setenv, usleep... in -std=c99 */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdint.h>

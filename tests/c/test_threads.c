@@ -1,5 +1,6 @@
 /* 6. Every function but mapfile_close may be called on one handle from many threads at once;
  * error detail is per thread. */
+#define _GNU_SOURCE /* fork, truncate, mkfifo, setenv, usleep... in -std=c99 */
 #include <pthread.h>
 #include <stdint.h>
 

@@ -2,6 +2,7 @@
  * Every scenario runs in a forked child, so an unexpected death is a failed test, not a dead run,
  * and the scenarios whose expected outcome IS death (raw access without MAPFILE_FLAG_GUARD_RAW)
  * can check that it happened by SIGBUS. */
+#define _GNU_SOURCE /* fork, truncate, mkfifo, setenv, usleep... in -std=c99 */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>

@@ -51,6 +51,17 @@ pub fn scratch_dir(name: &str) -> PathBuf {
 
 /// Compiles C sources into an executable linked against libmapfile, with the project's flags.
 pub fn compile(name: &str, sources: &[PathBuf], extra: &[&str], language: &str) -> PathBuf {
+    compile_with(name, sources, extra, language, true)
+}
+
+/// As `compile`; `link_mapfile` false builds a program with no link-time dependency on it.
+pub fn compile_with(
+    name: &str,
+    sources: &[PathBuf],
+    extra: &[&str],
+    language: &str,
+    link_mapfile: bool,
+) -> PathBuf {
     let lib = library_dir();
     let out_dir = lib.join("c-programs");
     std::fs::create_dir_all(&out_dir).expect("creating the C output dir");
@@ -62,7 +73,7 @@ pub fn compile(name: &str, sources: &[PathBuf], extra: &[&str], language: &str) 
         command.arg("-pedantic");
     }
     command
-        .args(["-Wall", "-Wextra", "-Werror", "-O1", "-g", "-D_GNU_SOURCE"])
+        .args(["-Wall", "-Wextra", "-Werror", "-O1", "-g"])
         .args(extra)
         .arg("-I")
         .arg(root().join("include"))
@@ -73,8 +84,11 @@ pub fn compile(name: &str, sources: &[PathBuf], extra: &[&str], language: &str) 
         .arg(&exe)
         .arg("-L")
         .arg(&lib)
-        .arg(format!("-Wl,-rpath,{}", lib.display()))
-        .args(["-lmapfile", "-lpthread"]);
+        .arg(format!("-Wl,-rpath,{}", lib.display()));
+    if link_mapfile {
+        command.arg("-lmapfile");
+    }
+    command.args(["-lpthread", "-ldl"]);
     let output = command.output().expect("running the C compiler");
     assert!(
         output.status.success(),
