@@ -1,6 +1,8 @@
 # The two set-up commands of the README. Needs only the Rust toolchain, a C compiler and python3.
 #   make demo   builds libmapfile (release), compiles two C examples against it, runs them on real files
-#   make test   runs every test (Rust, C programs, examples, header check)
+#   make test   runs every test: Rust, C programs, examples, header check, dlopen, Python binding,
+#               and the CMake/pkg-config integration (needs cmake: .ci/run installs it; without
+#               it that part says loudly that it was skipped)
 CC ?= cc
 CFLAGS ?= -std=c99 -Wall -Wextra -Werror -pedantic -O2
 LIBDIR := target/release
@@ -21,7 +23,14 @@ demo: $(BUILD)/count_lines $(BUILD)/first_bytes $(BUILD)/grep_log
 	./$(BUILD)/grep_log README.md mapfile_open
 
 test:
+	cargo build --release
 	cargo test --release
+	scripts/test-python.sh
+	@if command -v cmake >/dev/null 2>&1; then \
+		scripts/test-cmake-integration.sh; \
+	else \
+		echo "SKIPPED: the CMake/pkg-config integration tests: cmake is not installed (apt-get install cmake; .ci/run does)"; \
+	fi
 
 clean:
 	rm -rf build

@@ -357,7 +357,10 @@ mapfile_status mapfile_slice_mut(struct mapfile_t *m, uint64_t offset, uint64_t 
  * under the mapping and the range reaches lost bytes, returns MAPFILE_ERR_TRUNCATED instead of
  * crashing (the contents of `dst` are then unspecified); ranges wholly inside the file keep working.
  *
- * @param dst Caller's buffer of at least `len` bytes (must not be NULL, even for len 0).
+ * @param m      The handle.
+ * @param offset Window offset of the first byte to copy.
+ * @param dst    Caller's buffer of at least `len` bytes (must not be NULL, even for len 0).
+ * @param len    How many bytes to copy.
  * @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_OUT_OF_BOUNDS; MAPFILE_ERR_TRUNCATED;
  *         MAPFILE_ERR_IO (the page could not be read from the device).
  * Thread safety: may be called concurrently with every call but mapfile_close.
@@ -561,14 +564,18 @@ mapfile_status mapfile_open(const char *path, uint32_t mode, struct mapfile_t **
  * Creates a new file of `size` bytes (zero-filled, disk blocks reserved) and maps it READ_WRITE.
  * The file appears at `path` only once fully sized.
  *
- * @param out Receives the new handle on success (untouched on failure); release with mapfile_close.
+ * @param path NUL-terminated path of the new file (not retained).
+ * @param size Its size in bytes (0 is fine).
+ * @param out  Receives the new handle on success (untouched on failure); release with mapfile_close.
  * @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_EXISTS (the path exists: it is left
  *         untouched); MAPFILE_ERR_NOT_FOUND (the directory does not exist); MAPFILE_ERR_PERMISSION;
  *         MAPFILE_ERR_NO_SPACE (the disk cannot hold `size` bytes; nothing is left behind);
  *         MAPFILE_ERR_NO_MEMORY; MAPFILE_ERR_IO.
  * Thread safety: may be called from any thread.
  */
-mapfile_status mapfile_create(const char *path, uint64_t size, struct mapfile_t **out);
+mapfile_status mapfile_create(const char *path,
+                              uint64_t size,
+                              struct mapfile_t **out);
 
 /**
  * Opens the file READ_WRITE if it exists (its contents and size are kept: never truncated, never
@@ -596,6 +603,7 @@ void mapfile_options_init(struct mapfile_options *opts);
  * file's size (MAPFILE_ERR_OUT_OF_BOUNDS: offset past the end, or offset + len past the end or
  * overflowing). `offset` may be any value, not only a page multiple.
  *
+ * @param path NUL-terminated file path (not retained).
  * @param opts Read only during the call (not retained).
  * @param out  Receives the new handle on success (untouched on failure); release with mapfile_close.
  * @return MAPFILE_OK or any status listed for mapfile_open and mapfile_create.

@@ -82,5 +82,5 @@ consumer_pkg_config() {
 }
 step consumer_pkg_config consumer_pkg_config
 
-echo "cmake integration: $passed passed, $failed failed"
+echo "integration: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

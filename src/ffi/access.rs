@@ -66,7 +66,10 @@ pub extern "C" fn mapfile_slice_mut(
 /// under the mapping and the range reaches lost bytes, returns MAPFILE_ERR_TRUNCATED instead of
 /// crashing (the contents of `dst` are then unspecified); ranges wholly inside the file keep working.
 ///
-/// @param dst Caller's buffer of at least `len` bytes (must not be NULL, even for len 0).
+/// @param m      The handle.
+/// @param offset Window offset of the first byte to copy.
+/// @param dst    Caller's buffer of at least `len` bytes (must not be NULL, even for len 0).
+/// @param len    How many bytes to copy.
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_OUT_OF_BOUNDS; MAPFILE_ERR_TRUNCATED;
 ///         MAPFILE_ERR_IO (the page could not be read from the device).
 /// Thread safety: may be called concurrently with every call but mapfile_close.

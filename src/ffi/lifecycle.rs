@@ -154,7 +154,9 @@ pub extern "C" fn mapfile_open(
 /// Creates a new file of `size` bytes (zero-filled, disk blocks reserved) and maps it READ_WRITE.
 /// The file appears at `path` only once fully sized.
 ///
-/// @param out Receives the new handle on success (untouched on failure); release with mapfile_close.
+/// @param path NUL-terminated path of the new file (not retained).
+/// @param size Its size in bytes (0 is fine).
+/// @param out  Receives the new handle on success (untouched on failure); release with mapfile_close.
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_EXISTS (the path exists: it is left
 ///         untouched); MAPFILE_ERR_NOT_FOUND (the directory does not exist); MAPFILE_ERR_PERMISSION;
 ///         MAPFILE_ERR_NO_SPACE (the disk cannot hold `size` bytes; nothing is left behind);
@@ -227,6 +229,7 @@ pub extern "C" fn mapfile_options_init(opts: *mut mapfile_options) {
 /// file's size (MAPFILE_ERR_OUT_OF_BOUNDS: offset past the end, or offset + len past the end or
 /// overflowing). `offset` may be any value, not only a page multiple.
 ///
+/// @param path NUL-terminated file path (not retained).
 /// @param opts Read only during the call (not retained).
 /// @param out  Receives the new handle on success (untouched on failure); release with mapfile_close.
 /// @return MAPFILE_OK or any status listed for mapfile_open and mapfile_create.

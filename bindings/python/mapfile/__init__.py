@@ -1,0 +1,411 @@
+"""Python binding of libmapfile (ctypes: no compiler needed).
+
+    from mapfile import MapFile
+
+    with MapFile("app.log") as log:              # read-only by default
+        print(len(log), log.count(b"\\n"))       # SIMD count, guarded
+        at = log.find(b"ERROR")                  # -1 when absent, like bytes.find
+        header = log[0:16]                       # bytes (a guarded copy)
+        view = log.view()                        # zero-copy memoryview of the mapping
+
+If another process truncates the file, guarded calls raise TruncatedError instead of killing the
+interpreter (Python's own mmap module dies with SIGBUS there).
+
+The library is found through $MAPFILE_LIBRARY, then this repository's target/release or
+target/debug, then the system's libmapfile.so.0.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import weakref
+from pathlib import Path
+from typing import Optional, Union
+
+__all__ = [
+    "MapFile",
+    "MapFileError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "ExistsError",
+    "OutOfBoundsError",
+    "ReadOnlyError",
+    "TruncatedError",
+    "library",
+    "version",
+]
+
+# Status codes and constants of include/mapfile.h.
+OK = 0
+NULL_ARG, INVALID_ARG, OUT_OF_BOUNDS, NOT_FOUND, PERMISSION, EXISTS = -1, -2, -3, -4, -5, -6
+READ_ONLY, TRUNCATED, MISALIGNED, NO_MEMORY, NO_SPACE, UNSUPPORTED, IO, INTERNAL = (
+    -7, -8, -9, -10, -11, -12, -13, -14)
+NPOS = 2**64 - 1
+ABI_VERSION = 0
+
+MODES = {"r": 0, "r+": 1, "c": 2}  # READ_ONLY, READ_WRITE (shared), COPY_ON_WRITE (private)
+ADVICE = {"normal": 0, "random": 1, "sequential": 2, "will_need": 3, "dont_need": 4,
+          "huge_page": 5, "no_huge_page": 6}
+FLAG_POPULATE, FLAG_GUARD_RAW = 1, 2
+CREATE_NEVER, CREATE_NEW, CREATE_IF_MISSING = 0, 1, 2
+OPTIONS_VERSION = 1
+
+
+class MapFileError(OSError):
+    """A failed libmapfile call: `status` is the MAPFILE_ERR_* code, `errno` the OS cause (or its
+    closest POSIX equivalent), `strerror` the library's message for this failure."""
+
+    def __init__(self, status: int, errno: int, message: str):
+        super().__init__(errno, message)
+        self.status = status
+
+
+class NotFoundError(MapFileError, FileNotFoundError):
+    pass
+
+
+class PermissionDeniedError(MapFileError, PermissionError):
+    pass
+
+
+class ExistsError(MapFileError, FileExistsError):
+    pass
+
+
+class OutOfBoundsError(MapFileError, IndexError):
+    pass
+
+
+class ReadOnlyError(MapFileError):
+    pass
+
+
+class TruncatedError(MapFileError):
+    """The file shrank under the mapping; the bytes asked for are gone."""
+
+
+_ERRORS = {NOT_FOUND: NotFoundError, PERMISSION: PermissionDeniedError, EXISTS: ExistsError,
+           OUT_OF_BOUNDS: OutOfBoundsError, READ_ONLY: ReadOnlyError, TRUNCATED: TruncatedError}
+
+
+class _Options(ctypes.Structure):
+    _fields_ = [
+        ("version", ctypes.c_uint32),
+        ("mode", ctypes.c_uint32),
+        ("flags", ctypes.c_uint32),
+        ("offset", ctypes.c_uint64),
+        ("len", ctypes.c_uint64),
+        ("max_len", ctypes.c_uint64),
+        ("flush_policy", ctypes.c_uint32),
+        ("create", ctypes.c_uint32),
+        ("flush_every", ctypes.c_uint64),
+        ("create_size", ctypes.c_uint64),
+    ]
+
+
+def _candidates():
+    explicit = os.environ.get("MAPFILE_LIBRARY")
+    if explicit:
+        yield explicit
+        return
+    repository = Path(__file__).resolve().parents[3]
+    for profile in ("release", "debug"):
+        candidate = repository / "target" / profile / "libmapfile.so"
+        if candidate.exists():
+            yield str(candidate)
+    found = ctypes.util.find_library("mapfile")
+    if found:
+        yield found
+    yield "libmapfile.so.0"
+
+
+def _load() -> ctypes.CDLL:
+    errors = []
+    for candidate in _candidates():
+        try:
+            return ctypes.CDLL(candidate, use_errno=True)
+        except OSError as error:
+            errors.append(f"{candidate}: {error}")
+    raise ImportError("cannot load libmapfile (set MAPFILE_LIBRARY to its path): " + "; ".join(errors))
+
+
+library = _load()
+if library.mapfile_abi_version() != ABI_VERSION:
+    raise ImportError(f"libmapfile ABI {library.mapfile_abi_version()} does not match this binding ({ABI_VERSION})")
+
+_handle = ctypes.c_void_p
+_u64, _u32, _size = ctypes.c_uint64, ctypes.c_uint32, ctypes.c_size_t
+_SIGNATURES = {
+    "mapfile_open": [ctypes.c_char_p, _u32, ctypes.POINTER(_handle)],
+    "mapfile_create": [ctypes.c_char_p, _u64, ctypes.POINTER(_handle)],
+    "mapfile_open_or_create": [ctypes.c_char_p, _u64, ctypes.POINTER(_handle)],
+    "mapfile_open_with": [ctypes.c_char_p, ctypes.POINTER(_Options), ctypes.POINTER(_handle)],
+    "mapfile_close": [_handle],
+    "mapfile_slice": [_handle, _u64, _u64, ctypes.POINTER(ctypes.c_void_p)],
+    "mapfile_slice_mut": [_handle, _u64, _u64, ctypes.POINTER(ctypes.c_void_p)],
+    "mapfile_read": [_handle, _u64, ctypes.c_void_p, _size],
+    "mapfile_write": [_handle, _u64, ctypes.c_char_p, _size],
+    "mapfile_find": [_handle, _u64, ctypes.c_char_p, _size, ctypes.POINTER(_u64)],
+    "mapfile_count_byte": [_handle, _u64, _u64, ctypes.c_uint8, ctypes.POINTER(_u64)],
+    "mapfile_flush": [_handle],
+    "mapfile_flush_range": [_handle, _u64, _u64],
+    "mapfile_flush_async": [_handle],
+    "mapfile_advise_range": [_handle, _u32, _u64, _u64],
+    "mapfile_resize": [_handle, _u64],
+    "mapfile_check": [_handle],
+    "mapfile_refresh": [_handle],
+    "mapfile_atomic_u64_load": [_handle, _u64, ctypes.POINTER(_u64)],
+    "mapfile_atomic_u64_store": [_handle, _u64, _u64],
+    "mapfile_atomic_u64_fetch_add": [_handle, _u64, _u64, ctypes.POINTER(_u64)],
+}
+for _name, _arguments in _SIGNATURES.items():
+    _function = getattr(library, _name)
+    _function.argtypes = _arguments
+    _function.restype = ctypes.c_int32
+library.mapfile_len.argtypes = [_handle]
+library.mapfile_len.restype = _u64
+library.mapfile_options_init.argtypes = [ctypes.POINTER(_Options)]
+library.mapfile_options_init.restype = None
+library.mapfile_strerror.argtypes = [ctypes.c_int32]
+library.mapfile_strerror.restype = ctypes.c_char_p
+library.mapfile_last_error_message.argtypes = []
+library.mapfile_last_error_message.restype = ctypes.c_char_p
+library.mapfile_version.argtypes = []
+library.mapfile_version.restype = ctypes.c_char_p
+
+
+def version() -> str:
+    """The library's version, "MAJOR.MINOR.PATCH"."""
+    return library.mapfile_version().decode()
+
+
+def _check(status: int) -> None:
+    """Raises the exception of a failed call (ctypes releases the GIL around calls, but the
+    message is per thread in the library, so it belongs to this call)."""
+    if status == OK:
+        return
+    message = library.mapfile_last_error_message().decode(errors="replace")
+    errno = ctypes.get_errno()
+    raise _ERRORS.get(status, MapFileError)(status, errno, message)
+
+
+PathLike = Union[str, bytes, os.PathLike]
+
+
+class MapFile:
+    """A memory-mapped file (or a window of one).
+
+    mode: "r" read-only, "r+" read-write (writes reach the file), "c" copy-on-write (private).
+    offset/length: the window (length 0 = to the end of the file). create: None (the file must
+    exist), "new" (must not exist) or "if_missing", with `size` bytes for a created file.
+    max_len reserves address space so growth never moves the mapping; populate prefaults it;
+    guard_raw makes views of truncated pages read zeros instead of raising SIGBUS.
+    """
+
+    def __init__(self, path: PathLike, mode: str = "r", *, offset: int = 0, length: int = 0,
+                 create: Optional[str] = None, size: int = 0, max_len: int = 0,
+                 populate: bool = False, guard_raw: bool = False):
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {sorted(MODES)}, not {mode!r}")
+        dispositions = {None: CREATE_NEVER, "new": CREATE_NEW, "if_missing": CREATE_IF_MISSING}
+        if create not in dispositions:
+            raise ValueError(f"create must be None, 'new' or 'if_missing', not {create!r}")
+        options = _Options()
+        library.mapfile_options_init(ctypes.byref(options))
+        options.mode = MODES[mode]
+        options.flags = (FLAG_POPULATE if populate else 0) | (FLAG_GUARD_RAW if guard_raw else 0)
+        options.offset, options.len, options.max_len = offset, length, max_len
+        options.create, options.create_size = dispositions[create], size
+        handle = _handle()
+        _check(library.mapfile_open_with(os.fsencode(path), ctypes.byref(options), ctypes.byref(handle)))
+        self._handle: Optional[int] = handle.value
+        self.mode = mode
+        self.path = os.fspath(path)
+        self._views: list = []  # weak references to the ctypes arrays behind view()s
+
+    @classmethod
+    def create(cls, path: PathLike, size: int) -> "MapFile":
+        """A new zero-filled file of `size` bytes, read-write; ExistsError if the path exists."""
+        return cls(path, "r+", create="new", size=size)
+
+    @classmethod
+    def open_or_create(cls, path: PathLike, size: int) -> "MapFile":
+        """Opens the file read-write, or creates it with `size` bytes (never truncates)."""
+        return cls(path, "r+", create="if_missing", size=size)
+
+    # --- lifecycle ---
+
+    def close(self) -> None:
+        """Flushes a written read-write mapping, unmaps, closes. Refuses (BufferError) while
+        memoryviews from view() are alive, since they point into the mapping."""
+        if self._handle is None:
+            return
+        if self._views_alive():
+            raise BufferError("cannot close: memoryviews of the mapping are still alive (release them first)")
+        handle, self._handle = self._handle, None
+        _check(library.mapfile_close(handle))
+
+    @property
+    def closed(self) -> bool:
+        return self._handle is None
+
+    def _views_alive(self) -> bool:
+        self._views = [reference for reference in self._views if reference() is not None]
+        return bool(self._views)
+
+    def __enter__(self) -> "MapFile":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            if self._handle is not None and not self._views_alive():
+                self.close()
+        except Exception:
+            pass
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"{len(self)} bytes"
+        return f"<MapFile {self.path!r} mode={self.mode!r} {state}>"
+
+    @property
+    def handle(self) -> int:
+        if self._handle is None:
+            raise ValueError("the MapFile is closed")
+        return self._handle
+
+    # --- access ---
+
+    def __len__(self) -> int:
+        return library.mapfile_len(self.handle)
+
+    def _range(self, key: slice):
+        start, stop, step = key.indices(len(self))
+        if step != 1:
+            raise ValueError("only contiguous slices (step 1) are supported")
+        return start, max(stop - start, 0)
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            start, size = self._range(key)
+            return self.read(start, size)
+        index = key + len(self) if key < 0 else key
+        if not 0 <= index < len(self):
+            raise IndexError("MapFile index out of range")
+        return self.read(index, 1)[0]
+
+    def __setitem__(self, key, value) -> None:
+        if isinstance(key, slice):
+            start, size = self._range(key)
+            data = bytes(value)
+            if len(data) != size:
+                raise ValueError("a MapFile slice assignment cannot change the size")
+            self.write(start, data)
+            return
+        index = key + len(self) if key < 0 else key
+        self.write(index, bytes([value]))
+
+    def read(self, offset: int = 0, size: Optional[int] = None) -> bytes:
+        """A guarded copy of `size` bytes at `offset` (to the end by default)."""
+        if size is None:
+            size = max(len(self) - offset, 0)
+        buffer = ctypes.create_string_buffer(size)
+        _check(library.mapfile_read(self.handle, offset, buffer, size))
+        return buffer.raw
+
+    def write(self, offset: int, data: bytes) -> None:
+        """A guarded copy of `data` into the mapping at `offset`."""
+        data = bytes(data)
+        _check(library.mapfile_write(self.handle, offset, data, len(data)))
+
+    def find(self, needle: bytes, start: int = 0) -> int:
+        """Offset of the first `needle` at or after `start`, or -1."""
+        needle = bytes(needle)
+        position = _u64()
+        _check(library.mapfile_find(self.handle, start, needle, len(needle), ctypes.byref(position)))
+        return -1 if position.value == NPOS else position.value
+
+    def count(self, byte: Union[int, bytes], start: int = 0, end: Optional[int] = None) -> int:
+        """How many bytes equal `byte` in [start, end)."""
+        if isinstance(byte, (bytes, bytearray)):
+            if len(byte) != 1:
+                raise ValueError("count takes a single byte")
+            byte = byte[0]
+        end = len(self) if end is None else end
+        total = _u64()
+        _check(library.mapfile_count_byte(self.handle, start, max(end - start, 0), byte, ctypes.byref(total)))
+        return total.value
+
+    def view(self, offset: int = 0, length: Optional[int] = None) -> memoryview:
+        """A zero-copy memoryview of the mapping (read-only unless the mode is "r+" or "c").
+        Raw access: touching pages lost to a truncation raises SIGBUS unless guard_raw=True.
+        close() refuses while views are alive."""
+        if length is None:
+            length = max(len(self) - offset, 0)
+        pointer = ctypes.c_void_p()
+        writable = self.mode != "r"
+        function = library.mapfile_slice_mut if writable else library.mapfile_slice
+        _check(function(self.handle, offset, length, ctypes.byref(pointer)))
+        array = (ctypes.c_ubyte * length).from_address(pointer.value or 0) if length else (ctypes.c_ubyte * 0)()
+        self._views.append(weakref.ref(array))
+        view = memoryview(array).cast("B")
+        return view if writable else view.toreadonly()
+
+    # --- durability, hints, size ---
+
+    def flush(self, offset: Optional[int] = None, length: Optional[int] = None) -> None:
+        """Durable flush (msync MS_SYNC) of the whole mapping or of a range."""
+        if offset is None and length is None:
+            _check(library.mapfile_flush(self.handle))
+        else:
+            offset = offset or 0
+            length = len(self) - offset if length is None else length
+            _check(library.mapfile_flush_range(self.handle, offset, length))
+
+    def flush_async(self) -> None:
+        _check(library.mapfile_flush_async(self.handle))
+
+    def advise(self, advice: str, offset: int = 0, length: Optional[int] = None) -> None:
+        if advice not in ADVICE:
+            raise ValueError(f"advice must be one of {sorted(ADVICE)}")
+        length = len(self) - offset if length is None else length
+        _check(library.mapfile_advise_range(self.handle, ADVICE[advice], offset, length))
+
+    def resize(self, new_length: int) -> None:
+        _check(library.mapfile_resize(self.handle, new_length))
+
+    def refresh(self) -> None:
+        """Follow the file's current length (after appends or a truncation)."""
+        _check(library.mapfile_refresh(self.handle))
+
+    def check(self) -> None:
+        """Raises TruncatedError once the file shrank under the mapping."""
+        _check(library.mapfile_check(self.handle))
+
+    @property
+    def truncated(self) -> bool:
+        try:
+            self.check()
+        except TruncatedError:
+            return True
+        return False
+
+    # --- atomics (8-byte aligned file positions) ---
+
+    def atomic_load(self, offset: int) -> int:
+        value = _u64()
+        _check(library.mapfile_atomic_u64_load(self.handle, offset, ctypes.byref(value)))
+        return value.value
+
+    def atomic_store(self, offset: int, value: int) -> None:
+        _check(library.mapfile_atomic_u64_store(self.handle, offset, value))
+
+    def atomic_add(self, offset: int, delta: int) -> int:
+        """Adds atomically; returns the value before."""
+        old = _u64()
+        _check(library.mapfile_atomic_u64_fetch_add(self.handle, offset, delta, ctypes.byref(old)))
+        return old.value

@@ -1,0 +1,187 @@
+"""Tests of the Python binding, against the real libmapfile."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+
+import mapfile
+from mapfile import MapFile
+
+
+@pytest.fixture
+def pattern_file(tmp_path):
+    path = tmp_path / "pattern.bin"
+    path.write_bytes(bytes((i * 7 + 3) % 251 for i in range(10 * 4096)))
+    return path
+
+
+def test_version_matches_the_library():
+    assert mapfile.version().count(".") == 2
+    assert mapfile.library.mapfile_abi_version() == mapfile.ABI_VERSION
+
+
+def test_read_slices_find_and_count(pattern_file):
+    data = pattern_file.read_bytes()
+    with MapFile(pattern_file) as m:
+        assert len(m) == len(data)
+        assert m[0] == data[0] and m[-1] == data[-1]
+        assert m[100:200] == data[100:200]
+        assert m.read(4090, 20) == data[4090:4110]
+        assert m.find(data[5000:5008]) == data.find(data[5000:5008])
+        assert m.find(b"\xff\xfe\xfd") == -1
+        assert m.find(b"", 17) == 17
+        assert m.count(data[0]) == data.count(data[0])
+        assert m.count(b"\x05", 10, 9000) == data[10:9000].count(b"\x05")
+    assert m.closed
+
+
+def test_view_is_zero_copy_and_read_only_for_read_only(pattern_file):
+    with MapFile(pattern_file, "r+") as m:
+        view = m.view()
+        m.write(10, b"hello")
+        assert bytes(view[10:15]) == b"hello"  # the view is the mapping itself
+        view[20:25] = b"world"
+        assert m.read(20, 5) == b"world"
+        del view
+    with MapFile(pattern_file) as m:
+        view = m.view(0, 100)
+        assert view.readonly
+        with pytest.raises(TypeError):
+            view[0] = 1
+        del view
+
+
+def test_close_refuses_while_views_are_alive(pattern_file):
+    m = MapFile(pattern_file)
+    view = m.view()
+    with pytest.raises(BufferError):
+        m.close()
+    del view
+    m.close()
+    with pytest.raises(ValueError):
+        len(m)
+
+
+def test_exceptions_carry_status_errno_and_message(tmp_path, pattern_file):
+    with pytest.raises(FileNotFoundError) as caught:
+        MapFile(tmp_path / "missing")
+    assert isinstance(caught.value, mapfile.NotFoundError)
+    assert caught.value.status == mapfile.NOT_FOUND
+    assert caught.value.errno == 2
+    assert "missing" in caught.value.strerror
+    with pytest.raises(FileExistsError):
+        MapFile.create(pattern_file, 10)
+    with MapFile(pattern_file) as m:
+        with pytest.raises(IndexError) as caught:
+            m.read(len(m) - 1, 2)
+        assert caught.value.status == mapfile.OUT_OF_BOUNDS
+        with pytest.raises(mapfile.ReadOnlyError):
+            m.write(0, b"x")
+    with pytest.raises(ValueError):
+        MapFile(pattern_file, "w")
+
+
+def test_create_write_flush_reopen(tmp_path):
+    path = tmp_path / "new.bin"
+    with MapFile.create(path, 1 << 20) as m:
+        m.write(100, b"Hello, mmap!")
+        m.flush()
+    assert path.read_bytes()[100:112] == b"Hello, mmap!"
+    with MapFile.open_or_create(path, 5) as m:
+        assert len(m) == 1 << 20  # never truncated
+
+
+def test_resize_refresh_and_windows(tmp_path):
+    path = tmp_path / "grow.bin"
+    with MapFile.create(path, 10) as m:
+        m.resize(100000)
+        m[99990:100000] = b"0123456789"
+        m.flush(99990, 10)
+    assert os.path.getsize(path) == 100000
+    with MapFile(path, offset=99990, length=5) as window:
+        assert window[:] == b"01234"
+    with open(path, "ab") as f:
+        f.write(b"appended")
+    with MapFile(path) as m:
+        assert m[-8:] == b"appended"
+
+
+def test_atomics_across_threads(tmp_path):
+    with MapFile.create(tmp_path / "counter", 64) as m:
+        def work():
+            for _ in range(2000):
+                m.atomic_add(8, 1)
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert m.atomic_load(8) == 8000
+
+
+def test_truncation_raises_instead_of_crashing(pattern_file):
+    with MapFile(pattern_file) as m:
+        os.truncate(pattern_file, 4096)
+        with pytest.raises(mapfile.TruncatedError) as caught:
+            m.read(8 * 4096, 10)
+        assert caught.value.status == mapfile.TRUNCATED
+        assert m[0:4096] == bytes((i * 7 + 3) % 251 for i in range(4096))  # kept bytes still work
+        assert m.truncated
+        with pytest.raises(mapfile.TruncatedError):
+            m.count(b"\n")
+        m.refresh()
+        assert len(m) == 4096 and not m.truncated
+
+
+def test_guard_raw_views_read_zeros_after_truncation(pattern_file):
+    with MapFile(pattern_file, guard_raw=True) as m:
+        view = m.view()
+        os.truncate(pattern_file, 0)
+        assert bytes(view[-100:]) == bytes(100)
+        del view
+
+
+CRASH_SCRIPT = textwrap.dedent("""
+    import mmap, os, sys
+    path = sys.argv[1]
+    with open(path, "r+b") as f:
+        m = mmap.mmap(f.fileno(), 0)
+        os.truncate(path, 0)
+        print("about to read", flush=True)
+        m[len(m) - 1]
+        print("survived", flush=True)
+""")
+
+MAPFILE_SCRIPT = textwrap.dedent("""
+    import os, sys
+    sys.path.insert(0, sys.argv[2])
+    import mapfile
+    path = sys.argv[1]
+    with mapfile.MapFile(path) as m:
+        os.truncate(path, 0)
+        try:
+            m[len(m) - 1]
+        except mapfile.TruncatedError as error:
+            print("survived:", error.strerror.split(":")[0], flush=True)
+""")
+
+
+def test_python_mmap_dies_where_mapfile_survives(pattern_file, tmp_path):
+    """Python's own mmap module crashes the interpreter on a truncated file (SIGBUS); the same
+    program on mapfile gets an exception."""
+    crash = subprocess.run([sys.executable, "-c", CRASH_SCRIPT, str(pattern_file)], capture_output=True, text=True)
+    assert crash.returncode == -signal.SIGBUS, (crash.returncode, crash.stdout, crash.stderr)
+    assert "about to read" in crash.stdout and "survived" not in crash.stdout
+
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"x" * 5 * 4096)
+    package_dir = os.path.dirname(os.path.dirname(mapfile.__file__))
+    survive = subprocess.run([sys.executable, "-c", MAPFILE_SCRIPT, str(other), package_dir],
+                             capture_output=True, text=True)
+    assert survive.returncode == 0, survive.stderr
+    assert survive.stdout == "survived: mapfile_read\n"
