@@ -21,6 +21,15 @@ fn last_message() -> String {
         .into_owned()
 }
 
+/// A new READ_WRITE file of 4 KiB mapped with `policy`.
+fn created_with_policy(name: &str, policy: FlushPolicy) -> std::sync::Arc<Mapping> {
+    let mut options = Options::new(Mode::ReadWrite);
+    options.disposition = Disposition::CreateNew;
+    options.create_size = 4096;
+    options.flush_policy = policy;
+    Mapping::open(&scratch_file(name), &options).unwrap()
+}
+
 /// API.md 8: a Rust panic never crosses the boundary: the call returns MAPFILE_ERR_INTERNAL.
 #[test]
 fn a_panic_never_crosses_the_boundary() {
@@ -57,12 +66,7 @@ fn a_panic_poisons_its_handle() {
 
 #[test]
 fn every_writes_policy_flushes_after_n_writes() {
-    let path = scratch_file("policy");
-    let mut options = Options::new(Mode::ReadWrite);
-    options.disposition = Disposition::CreateNew;
-    options.create_size = 4096;
-    options.flush_policy = FlushPolicy::EveryWrites(3);
-    let mapping = Mapping::open(&path, &options).unwrap();
+    let mapping = created_with_policy("policy", FlushPolicy::EveryWrites(3));
     mapping.write(0, b"a").unwrap();
     mapping.write(1, b"b").unwrap();
     assert_eq!(mapping.pending_writes(), 2);
@@ -76,12 +80,7 @@ fn every_writes_policy_flushes_after_n_writes() {
 
 #[test]
 fn every_bytes_policy_flushes_after_n_bytes() {
-    let path = scratch_file("policy-bytes");
-    let mut options = Options::new(Mode::ReadWrite);
-    options.disposition = Disposition::CreateNew;
-    options.create_size = 4096;
-    options.flush_policy = FlushPolicy::EveryBytes(100);
-    let mapping = Mapping::open(&path, &options).unwrap();
+    let mapping = created_with_policy("policy-bytes", FlushPolicy::EveryBytes(100));
     mapping.write(0, &[1u8; 60]).unwrap();
     assert_eq!(mapping.pending_writes(), 1);
     mapping.write(60, &[1u8; 60]).unwrap();

@@ -36,6 +36,17 @@ fn run(example: &str, args: &[&dyn AsRef<std::ffi::OsStr>]) -> String {
     stdout
 }
 
+/// Runs an example that must fail; returns its stderr.
+fn run_failing(example: &str, args: &[&dyn AsRef<std::ffi::OsStr>]) -> String {
+    let mut command = Command::new(build(example));
+    for arg in args {
+        command.arg(arg);
+    }
+    let output = run_with_timeout(&mut command, Duration::from_secs(60));
+    assert!(!output.status.success(), "{example} should have failed");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 /// A log of `lines` lines, some of them containing "ERROR".
 fn make_log(path: &Path, lines: usize) -> Vec<u8> {
     let mut text = Vec::new();

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "mapfile.h"
 
@@ -38,6 +40,17 @@ static const char *scratch_dir = ".";
     } while (0)
 
 #define CHECK_OK(expression) CHECK_STATUS(expression, MAPFILE_OK)
+
+/* For scenarios that run in a forked child: a failed expectation ends the child with an exit code
+ * made from the line number, after saying what failed. */
+#define EXPECT(condition)                                                                   \
+    do {                                                                                    \
+        if (!(condition)) {                                                                 \
+            fprintf(stderr, "  %s:%d: expectation failed: %s (last error: %s)\n", __FILE__, \
+                    __LINE__, #condition, mapfile_last_error_message());                    \
+            _exit(100 + (__LINE__ % 100));                                                  \
+        }                                                                                   \
+    } while (0)
 
 #define TEST(name) static void name(void)
 
@@ -101,6 +114,12 @@ static inline int write_pattern_file(const char *path, size_t len) {
 
 static inline unsigned char pattern_byte(unsigned long long i) {
     return (unsigned char)((i * 7 + 3) % 251);
+}
+
+/* The size of a file, or -1. */
+static inline long long file_size_of(const char *path) {
+    struct stat info;
+    return stat(path, &info) == 0 ? (long long)info.st_size : -1;
 }
 
 /* Reads a whole small file into `buffer` (at most `capacity` bytes); returns its length or -1. */

@@ -10,11 +10,6 @@
 
 #include "check.h"
 
-static long long file_size_of(const char *path) {
-    struct stat info;
-    return stat(path, &info) == 0 ? (long long)info.st_size : -1;
-}
-
 TEST(open_maps_the_whole_file_in_every_mode) {
     const char *path = scratch_path("modes");
     CHECK(write_pattern_file(path, 10000) == 0);

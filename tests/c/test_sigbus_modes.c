@@ -15,14 +15,6 @@
 
 enum { PAGE = 4096, SIZE = 8 * PAGE };
 
-#define EXPECT(condition)                                                                   \
-    do {                                                                                    \
-        if (!(condition)) {                                                                 \
-            fprintf(stderr, "  %s:%d: expectation failed: %s (last error: %s)\n", __FILE__, \
-                    __LINE__, #condition, mapfile_last_error_message());                    \
-            _exit(100 + (__LINE__ % 100));                                                  \
-        }                                                                                   \
-    } while (0)
 
 static int child_ok(void (*scenario)(void)) {
     fflush(stdout);

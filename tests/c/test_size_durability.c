@@ -8,11 +8,6 @@
 
 #include "check.h"
 
-static long long file_size_of(const char *path) {
-    struct stat info;
-    return stat(path, &info) == 0 ? (long long)info.st_size : -1;
-}
-
 /* Reads bytes straight from the file with pread (not through any mapping). */
 static int file_bytes_equal(const char *path, long long offset, const void *expected, size_t len) {
     char buffer[256];

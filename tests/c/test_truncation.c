@@ -50,15 +50,6 @@ static int died_by_sigbus(int status) {
     return 1;
 }
 
-/* In a child: a failed expectation exits with the line number. */
-#define EXPECT(condition)                                                               \
-    do {                                                                                \
-        if (!(condition)) {                                                             \
-            fprintf(stderr, "  %s:%d: expectation failed: %s (last error: %s)\n", __FILE__, \
-                    __LINE__, #condition, mapfile_last_error_message());                \
-            _exit(100 + (__LINE__ % 100));                                              \
-        }                                                                               \
-    } while (0)
 
 static char disk_dir[4096];
 static char shm_dir[4096];
