@@ -8,7 +8,7 @@ CFLAGS ?= -std=c99 -Wall -Wextra -Werror -pedantic -O2
 LIBDIR := target/release
 BUILD := build/examples
 
-.PHONY: demo test lib clean
+.PHONY: demo test bench lib clean
 
 lib:
 	cargo build --release
@@ -31,6 +31,14 @@ test:
 	else \
 		echo "SKIPPED: the CMake/pkg-config integration tests: cmake is not installed (apt-get install cmake; .ci/run does)"; \
 	fi
+
+# PERFORMANCE.md's scenarios against their peers, one process; BENCH_MIB sets the file size.
+BENCH_MIB ?= 1024
+bench: lib
+	@mkdir -p build/bench
+	$(CC) -std=c99 -Wall -Wextra -Werror -pedantic -O2 -Iinclude bench/bench.c -o build/bench/bench \
+		-L$(LIBDIR) -Wl,-rpath,$(CURDIR)/$(LIBDIR) -lmapfile -lpthread
+	./build/bench/bench build/bench $(BENCH_MIB)
 
 clean:
 	rm -rf build

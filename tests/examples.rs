@@ -164,13 +164,7 @@ fn example_records() {
     );
     // A file that is not a whole number of records is refused, not misread.
     std::fs::write(dir.join("broken.bin"), &bytes[..bytes.len() - 3]).unwrap();
-    let output = Command::new(build("records"))
-        .arg(dir.join("broken.bin"))
-        .env_remove("LD_LIBRARY_PATH")
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("not a whole number"));
+    assert!(run_failing("records", &[&dir.join("broken.bin")]).contains("not a whole number"));
 }
 
 #[test]
@@ -184,13 +178,7 @@ fn example_patch_in_place() {
     );
     assert_eq!(std::fs::read(&file).unwrap(), b"mode=fast;retries=3;");
     // Past the end: an error, and the file is unchanged.
-    let output = Command::new(build("patch_in_place"))
-        .args([file.as_os_str(), "18".as_ref(), "xyz".as_ref()])
-        .env_remove("LD_LIBRARY_PATH")
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("outside the mapping"));
+    assert!(run_failing("patch_in_place", &[&file, &"18", &"xyz"]).contains("outside the mapping"));
     assert_eq!(std::fs::read(&file).unwrap(), b"mode=fast;retries=3;");
 }
 
@@ -204,13 +192,7 @@ fn example_hello_create() {
     assert_eq!(&data[100..112], b"Hello, mmap!");
     assert!(data[..100].iter().all(|&b| b == 0));
     // Creating it again refuses to clobber it.
-    let output = Command::new(build("hello_create"))
-        .arg(&file)
-        .env_remove("LD_LIBRARY_PATH")
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("File exists"));
+    assert!(run_failing("hello_create", &[&file]).contains("File exists"));
 }
 
 #[test]

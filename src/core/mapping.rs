@@ -426,14 +426,55 @@ fn describe(path: &Path) -> String {
 }
 
 /// `offset + len <= total`, without wrapping.
+#[inline(always)]
 pub fn check_range(offset: u64, len: u64, total: u64) -> Result<()> {
     match offset.checked_add(len) {
         Some(end) if end <= total => Ok(()),
-        _ => Err(Error::OutOfBounds {
-            offset,
-            len,
-            mapping_len: total,
-        }),
+        _ => Err(out_of_bounds(offset, len, total)),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn out_of_bounds(offset: u64, len: u64, mapping_len: u64) -> Error {
+    Error::OutOfBounds {
+        offset,
+        len,
+        mapping_len,
+    }
+}
+
+/// Copies `len` bytes; small copies (the common random-access case) inline, without a call to
+/// memcpy, so a guarded 8-byte read stays a handful of instructions.
+///
+/// # Safety
+/// `source` and `destination` are valid for `len` bytes and do not overlap.
+#[inline(always)]
+unsafe fn copy_bytes(source: *const u8, destination: *mut u8, len: usize) {
+    // SAFETY (all branches): both ranges hold `len` bytes; the reads and writes below stay
+    // inside them (the 8/4-byte pairs overlap each other when len is not a multiple).
+    unsafe {
+        match len {
+            0 => {}
+            1..=3 => {
+                *destination = *source;
+                *destination.add(len / 2) = *source.add(len / 2);
+                *destination.add(len - 1) = *source.add(len - 1);
+            }
+            4..=7 => {
+                let head = source.cast::<u32>().read_unaligned();
+                let tail = source.add(len - 4).cast::<u32>().read_unaligned();
+                destination.cast::<u32>().write_unaligned(head);
+                destination.add(len - 4).cast::<u32>().write_unaligned(tail);
+            }
+            8..=16 => {
+                let head = source.cast::<u64>().read_unaligned();
+                let tail = source.add(len - 8).cast::<u64>().read_unaligned();
+                destination.cast::<u64>().write_unaligned(head);
+                destination.add(len - 8).cast::<u64>().write_unaligned(tail);
+            }
+            _ => std::ptr::copy_nonoverlapping(source, destination, len),
+        }
     }
 }
 
@@ -766,6 +807,8 @@ impl Mapping {
         Ok(result)
     }
 
+    #[cold]
+    #[inline(never)]
     fn loss_error(&self, region: &Region) -> Error {
         let lost_from = region.guard.lost_from();
         match region.guard.loss_cause() {
@@ -786,6 +829,7 @@ impl Mapping {
     }
 
     /// Copies `destination.len()` bytes at `offset` out of the mapping (guarded).
+    #[inline]
     pub fn read(&self, offset: u64, destination: &mut [u8]) -> Result<()> {
         let view = self.view();
         let len = destination.len() as u64;
@@ -795,13 +839,12 @@ impl Mapping {
         }
         self.guarded(view, offset, len, |source| {
             // SAFETY: `source` points at `len` mapped bytes; `destination` is a distinct buffer.
-            unsafe {
-                std::ptr::copy_nonoverlapping(source, destination.as_mut_ptr(), destination.len())
-            }
+            unsafe { copy_bytes(source, destination.as_mut_ptr(), destination.len()) }
         })
     }
 
     /// Copies `source` into the mapping at `offset` (guarded; READ_WRITE or COPY_ON_WRITE).
+    #[inline]
     pub fn write(&self, offset: u64, source: &[u8]) -> Result<()> {
         let view = self.view();
         let len = source.len() as u64;
@@ -813,7 +856,7 @@ impl Mapping {
         }
         self.guarded(view, offset, len, |target| {
             // SAFETY: `target` points at `len` writable mapped bytes; `source` is a distinct buffer.
-            unsafe { std::ptr::copy_nonoverlapping(source.as_ptr(), target, source.len()) }
+            unsafe { copy_bytes(source.as_ptr(), target, source.len()) }
         })?;
         self.after_write(offset, len);
         Ok(())
@@ -861,7 +904,7 @@ impl Mapping {
         if !guard::faults_recoverable() {
             let mut count = 0u64;
             self.for_each_pread_chunk(offset, len, 0, |chunk, _| {
-                count += memchr::memchr_iter(byte, chunk).count() as u64;
+                count += bytecount::count(chunk, byte) as u64;
                 false
             })?;
             return Ok(count);
@@ -869,7 +912,7 @@ impl Mapping {
         self.guarded(view, offset, len, |start| {
             // SAFETY: `len` mapped bytes at `start`; the slice lives only for this count.
             let bytes = unsafe { std::slice::from_raw_parts(start, len as usize) };
-            memchr::memchr_iter(byte, bytes).count() as u64
+            bytecount::count(bytes, byte) as u64
         })
     }
 

@@ -8,6 +8,7 @@ use super::types::mapfile_t;
 use crate::core::{Error, Mapping};
 
 /// Runs `body`; its failure or panic becomes a status code (with the thread's message and errno).
+#[inline(always)]
 pub fn boundary(function: &str, body: impl FnOnce() -> Result<(), Failure>) -> mapfile_status {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => MAPFILE_OK,
@@ -17,7 +18,9 @@ pub fn boundary(function: &str, body: impl FnOnce() -> Result<(), Failure>) -> m
 }
 
 /// Like `boundary`, for a call on an open handle: a poisoned handle fails at once, and a panic
-/// poisons it (its state is unknown afterwards).
+/// poisons it (its state is unknown afterwards). Inlined into every exported function, so the
+/// success path costs a few instructions; failures leave through the cold `report`.
+#[inline(always)]
 pub fn with_mapping(
     function: &str,
     mapping: Option<&Mapping>,
@@ -44,6 +47,7 @@ pub fn with_mapping(
     }
 }
 
+#[cold]
 fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
     let detail = panic
         .downcast_ref::<&str>()
@@ -63,6 +67,7 @@ pub fn non_null<T>(pointer: *const T, name: &'static str) -> Result<(), Failure>
 }
 
 /// `with_mapping` for a raw C handle: the one path from an exported function to its mapping.
+#[inline(always)]
 pub fn on(
     function: &str,
     m: *const mapfile_t,

@@ -76,6 +76,8 @@ thread_local! {
 }
 
 /// Records `failure` for this thread, sets errno, and returns its status code.
+#[cold]
+#[inline(never)]
 pub fn report(function: &str, failure: Failure) -> mapfile_status {
     let (status, errno, text) = match &failure {
         Failure::NullArgument(argument) => (

@@ -1,0 +1,471 @@
+/* The benchmark of PERFORMANCE.md: every scenario (S1-S9) and its peers measured side by side in
+ * ONE process, each repeated, medians compared as ratios (absolute times drift between runs on
+ * shared machines; ratios measured in the same run do not).
+ *
+ *   bench DIR [SIZE_MIB]     (make bench: DIR = build/bench, SIZE_MIB = 1024)
+ *
+ * It writes a text log of SIZE_MIB in DIR once (kept for later runs), then prints one table:
+ * scenario, mapfile, peer, ratio, target, met/missed. Cold-cache runs evict the file with
+ * posix_fadvise(POSIX_FADV_DONTNEED). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mapfile.h"
+
+enum { REPEATS = 5, RANDOM_READS = 2000000, OPEN_CLOSE_ROUNDS = 2000, WRITE_CHUNK = 4096 };
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static void die(const char *what) {
+    fprintf(stderr, "bench: %s: %s (%s)\n", what, strerror(errno), mapfile_last_error_message());
+    exit(1);
+}
+
+static int compare_doubles(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *values, int n) {
+    qsort(values, (size_t)n, sizeof *values, compare_doubles);
+    return n % 2 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
+}
+
+/* The same newline count for every peer: memchr over a buffer. */
+static uint64_t count_newlines(const char *bytes, size_t len) {
+    uint64_t count = 0;
+    const char *end = bytes + len;
+    while (bytes < end) {
+        const char *hit = memchr(bytes, '\n', (size_t)(end - bytes));
+        if (hit == NULL) break;
+        count++;
+        bytes = hit + 1;
+    }
+    return count;
+}
+
+static volatile uint64_t sink; /* keeps results alive */
+
+/* --- the table --- */
+
+struct row {
+    const char *id, *scenario, *unit, *peer, *target;
+    double ours, theirs, ratio;
+    int met;
+};
+static struct row rows[32];
+static int row_count;
+
+/* higher_is_better: throughput (ratio = ours / peer); else time per op (ratio = ours / peer, lower
+ * is better). `limit` is the target ratio. */
+static void report(const char *id, const char *scenario, const char *unit, double ours, const char *peer,
+                   double theirs, int higher_is_better, double limit, const char *target) {
+    struct row *row = &rows[row_count++];
+    row->id = id;
+    row->scenario = scenario;
+    row->unit = unit;
+    row->peer = peer;
+    row->target = target;
+    row->ours = ours;
+    row->theirs = theirs;
+    row->ratio = ours / theirs;
+    row->met = higher_is_better ? row->ratio >= limit : row->ratio <= limit;
+    fprintf(stderr, "  %s %-40s %10.2f vs %-26s %10.2f %s -> %.3fx\n", id, scenario, ours, peer, theirs, unit, row->ratio);
+}
+
+/* --- the data --- */
+
+static const char *data_path;
+static size_t data_size;
+
+static void make_data(const char *dir, size_t size) {
+    static char path[4096];
+    snprintf(path, sizeof path, "%s/bench-%zuMiB.log", dir, size >> 20);
+    data_path = path;
+    data_size = size;
+    struct stat info;
+    if (stat(path, &info) == 0 && (size_t)info.st_size == size) return;
+    fprintf(stderr, "writing %s (%zu MiB of log lines)...\n", path, size >> 20);
+    FILE *file = fopen(path, "wb");
+    if (file == NULL) die("fopen");
+    char line[256];
+    size_t written = 0;
+    uint64_t state = 1;
+    while (written < size) {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        int n = snprintf(line, sizeof line, "2026-11-22T10:%02u:%02u.%06u INFO worker-%u request %llu took %u us\n",
+                         (unsigned)(state >> 10) % 60, (unsigned)(state >> 20) % 60, (unsigned)(state >> 30) % 1000000,
+                         (unsigned)(state >> 40) % 16, (unsigned long long)(state >> 24), (unsigned)(state >> 50) % 5000);
+        size_t take = (size_t)n < size - written ? (size_t)n : size - written;
+        fwrite(line, 1, take, file);
+        written += take;
+    }
+    if (fflush(file) != 0 || fsync(fileno(file)) != 0 || fclose(file) != 0) die("writing the data");
+}
+
+static void warm(void) {
+    int fd = open(data_path, O_RDONLY);
+    static char buffer[1 << 20];
+    while (read(fd, buffer, sizeof buffer) > 0) {
+    }
+    close(fd);
+}
+
+static void evict(void) {
+    int fd = open(data_path, O_RDONLY);
+    if (fd < 0 || posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) != 0) die("posix_fadvise");
+    close(fd);
+}
+
+struct raw_map {
+    int fd;
+    char *bytes;
+};
+
+static struct raw_map raw_open(void) {
+    struct raw_map map;
+    map.fd = open(data_path, O_RDONLY);
+    map.bytes = mmap(NULL, data_size, PROT_READ, MAP_SHARED, map.fd, 0);
+    if (map.fd < 0 || map.bytes == MAP_FAILED) die("raw mmap");
+    return map;
+}
+
+static void raw_close(struct raw_map map) {
+    munmap(map.bytes, data_size);
+    close(map.fd);
+}
+
+static mapfile_t *ours_open(void) {
+    mapfile_t *m = NULL;
+    if (mapfile_open(data_path, MAPFILE_MODE_READ_ONLY, &m) != MAPFILE_OK) die("mapfile_open");
+    return m;
+}
+
+/* read(1 MiB) + memchr: the "BufReader" peer. */
+static uint64_t read_loop_count(void) {
+    int fd = open(data_path, O_RDONLY);
+    static char buffer[1 << 20];
+    uint64_t count = 0;
+    ssize_t got;
+    while ((got = read(fd, buffer, sizeof buffer)) > 0) count += count_newlines(buffer, (size_t)got);
+    close(fd);
+    return count;
+}
+
+/* --- scenarios --- */
+
+static void scans(void) {
+    double raw[REPEATS], slice[REPEATS], guarded[REPEATS], reads[REPEATS], resident[REPEATS], find[REPEATS], memmem_times[REPEATS];
+    struct raw_map map = raw_open();
+    mapfile_t *m = ours_open();
+    const uint8_t *view = NULL;
+    if (mapfile_slice(m, 0, data_size, &view) != MAPFILE_OK) die("mapfile_slice");
+    char *copy = malloc(data_size);
+    if (copy == NULL) die("malloc");
+    memcpy(copy, map.bytes, data_size);
+    uint64_t expected = count_newlines(map.bytes, data_size);
+    const char needle[16] = {'#', '#', 'a', 'b', 's', 'e', 'n', 't', '-', 'n', 'e', 'e', 'd', 'l', 'e', '#'};
+    double gb = (double)data_size / 1e9;
+    for (int r = 0; r < REPEATS; r++) {
+        /* raw and slice alternate which goes first, so neither always gets the warmer caches */
+        uint64_t a = 0, b = 0;
+        for (int turn = 0; turn < 2; turn++) {
+            double t = now();
+            if ((turn + r) % 2 == 0) {
+                a = count_newlines(map.bytes, data_size);
+                raw[r] = gb / (now() - t);
+            } else {
+                b = count_newlines((const char *)view, data_size);
+                slice[r] = gb / (now() - t);
+            }
+        }
+        double t = now();
+        uint64_t c = 0;
+        if (mapfile_count_byte(m, 0, data_size, '\n', &c) != MAPFILE_OK) die("mapfile_count_byte");
+        guarded[r] = gb / (now() - t);
+        t = now();
+        uint64_t d = read_loop_count();
+        reads[r] = gb / (now() - t);
+        t = now();
+        uint64_t e = count_newlines(copy, data_size);
+        resident[r] = gb / (now() - t);
+        if (a != expected || b != expected || c != expected || d != expected || e != expected) {
+            fprintf(stderr, "bench: the counts disagree\n");
+            exit(1);
+        }
+        t = now();
+        uint64_t position = 0;
+        if (mapfile_find(m, 0, needle, sizeof needle, &position) != MAPFILE_OK || position != MAPFILE_NPOS) die("find");
+        find[r] = gb / (now() - t);
+        t = now();
+        sink += memmem(map.bytes, data_size, needle, sizeof needle) != NULL;
+        memmem_times[r] = gb / (now() - t);
+    }
+    double raw_m = median(raw, REPEATS), reads_m = median(reads, REPEATS), guarded_m = median(guarded, REPEATS);
+    report("S1", "scan warm: mapfile_slice + memchr", "GB/s", median(slice, REPEATS), "raw mmap + memchr", raw_m, 1, 0.97, ">= 0.97x");
+    report("S2", "scan warm: mapfile_count_byte", "GB/s", guarded_m, "raw mmap + memchr", raw_m, 1, 0.95, ">= 0.95x");
+    report("S2", "scan warm: mapfile_count_byte", "GB/s", guarded_m, "read(1 MiB) + memchr", reads_m, 1, 2.0, ">= 2x");
+    report("--", "limit: memchr over resident memory", "GB/s", median(resident, REPEATS), "raw mmap + memchr", raw_m, 1, 0.0, "(info)");
+    report("S9", "find 16-byte needle, absent", "GB/s", median(find, REPEATS), "memmem on raw mmap", median(memmem_times, REPEATS), 1, 0.9, ">= 0.9x");
+    free(copy);
+    mapfile_close(m);
+    raw_close(map);
+}
+
+static uint64_t *random_offsets;
+
+static void make_offsets(void) {
+    random_offsets = malloc(sizeof(uint64_t) * RANDOM_READS);
+    uint64_t state = 7;
+    for (int i = 0; i < RANDOM_READS; i++) {
+        state = state * 6364136223846793005ull + 1442695040888963407ull;
+        random_offsets[i] = (state >> 11) % (data_size - 8);
+    }
+}
+
+struct reader {
+    mapfile_t *m;
+    const char *raw; /* when set, read the raw mapping instead (the machine's own scaling) */
+    double ns_per_read;
+};
+
+static void *guarded_random_reads(void *argument) {
+    struct reader *reader = argument;
+    uint64_t sum = 0;
+    double t = now();
+    if (reader->raw != NULL) {
+        for (int i = 0; i < RANDOM_READS; i++) {
+            uint64_t value;
+            memcpy(&value, reader->raw + random_offsets[i], 8);
+            sum += value;
+        }
+    } else {
+        for (int i = 0; i < RANDOM_READS; i++) {
+            uint64_t value;
+            mapfile_read(reader->m, random_offsets[i], &value, 8);
+            sum += value;
+        }
+    }
+    reader->ns_per_read = (now() - t) * 1e9 / RANDOM_READS;
+    sink += sum;
+    return NULL;
+}
+
+static void random_reads(void) {
+    double raw[REPEATS], ours[REPEATS], pread_times[REPEATS], fread_times[REPEATS], one[REPEATS], two[REPEATS];
+    double raw_one[REPEATS], raw_two[REPEATS];
+    struct raw_map map = raw_open();
+    mapfile_t *m = ours_open();
+    int fd = open(data_path, O_RDONLY);
+    FILE *stream = fopen(data_path, "rb");
+    const int slow_reads = RANDOM_READS / 20; /* pread/fread are ~50x slower: fewer of them */
+    for (int r = 0; r < REPEATS; r++) {
+        uint64_t sum = 0;
+        double t = now();
+        for (int i = 0; i < RANDOM_READS; i++) {
+            uint64_t value;
+            memcpy(&value, map.bytes + random_offsets[i], 8);
+            sum += value;
+        }
+        raw[r] = (now() - t) * 1e9 / RANDOM_READS;
+        struct reader reader = {m, NULL, 0};
+        guarded_random_reads(&reader);
+        ours[r] = reader.ns_per_read;
+        t = now();
+        for (int i = 0; i < slow_reads; i++) {
+            uint64_t value;
+            if (pread(fd, &value, 8, (off_t)random_offsets[i]) != 8) die("pread");
+            sum += value;
+        }
+        pread_times[r] = (now() - t) * 1e9 / slow_reads;
+        t = now();
+        for (int i = 0; i < slow_reads; i++) {
+            uint64_t value;
+            if (fseek(stream, (long)random_offsets[i], SEEK_SET) != 0 || fread(&value, 8, 1, stream) != 1) die("fread");
+            sum += value;
+        }
+        fread_times[r] = (now() - t) * 1e9 / slow_reads;
+        sink += sum;
+        /* S7: one thread, then two threads at once on the same handle: aggregate reads/us; the
+         * same for the raw mapping tells how far this machine itself scales */
+        for (int kind = 0; kind < 2; kind++) {
+            const char *raw_bytes = kind ? map.bytes : NULL;
+            struct reader solo = {m, raw_bytes, 0}, a = {m, raw_bytes, 0}, b = {m, raw_bytes, 0};
+            guarded_random_reads(&solo);
+            pthread_t ta, tb;
+            pthread_create(&ta, NULL, guarded_random_reads, &a);
+            pthread_create(&tb, NULL, guarded_random_reads, &b);
+            pthread_join(ta, NULL);
+            pthread_join(tb, NULL);
+            (kind ? raw_one : one)[r] = 1e3 / solo.ns_per_read;
+            (kind ? raw_two : two)[r] = 1e3 / a.ns_per_read + 1e3 / b.ns_per_read;
+        }
+    }
+    double ours_m = median(ours, REPEATS);
+    report("S3", "2M random 8-byte mapfile_read", "ns/op", ours_m, "raw mmap + memcpy", median(raw, REPEATS), 0, 1.25, "<= 1.25x");
+    report("S3", "2M random 8-byte mapfile_read", "ns/op", ours_m, "pread", median(pread_times, REPEATS), 0, 0.05, "<= 0.05x (20x faster)");
+    report("--", "2M random 8-byte mapfile_read", "ns/op", ours_m, "fseek + fread", median(fread_times, REPEATS), 0, 1.0, "(info)");
+    report("S7", "2 threads of S3 on one handle", "reads/us", median(two, REPEATS), "1 thread of S3", median(one, REPEATS), 1, 1.8, ">= 1.8x");
+    report("--", "2 threads of raw mmap random reads", "reads/us", median(raw_two, REPEATS), "1 thread of raw reads", median(raw_one, REPEATS), 1, 0.0, "(info)");
+    fclose(stream);
+    close(fd);
+    mapfile_close(m);
+    raw_close(map);
+}
+
+static void open_close(void) {
+    double raw[REPEATS], ours[REPEATS];
+    for (int r = 0; r < REPEATS; r++) {
+        double t = now();
+        for (int i = 0; i < OPEN_CLOSE_ROUNDS; i++) {
+            int fd = open(data_path, O_RDONLY);
+            struct stat info;
+            fstat(fd, &info);
+            char *bytes = mmap(NULL, (size_t)info.st_size, PROT_READ, MAP_SHARED, fd, 0);
+            sink += (uint8_t)bytes[i % 4096];
+            munmap(bytes, (size_t)info.st_size);
+            close(fd);
+        }
+        raw[r] = (now() - t) * 1e6 / OPEN_CLOSE_ROUNDS;
+        t = now();
+        for (int i = 0; i < OPEN_CLOSE_ROUNDS; i++) {
+            mapfile_t *m = NULL;
+            const uint8_t *bytes = NULL;
+            mapfile_open(data_path, MAPFILE_MODE_READ_ONLY, &m);
+            mapfile_slice(m, 0, mapfile_len(m), &bytes);
+            sink += bytes[i % 4096];
+            mapfile_close(m);
+        }
+        ours[r] = (now() - t) * 1e6 / OPEN_CLOSE_ROUNDS;
+    }
+    report("S4", "open + slice + touch + close", "us", median(ours, REPEATS), "open/fstat/mmap/munmap/close", median(raw, REPEATS), 0, 1.2, "<= 1.2x");
+}
+
+static void writes(const char *dir) {
+    enum { WRITE_SIZE = 256 << 20 };
+    char path[4096];
+    snprintf(path, sizeof path, "%s/bench-writes.bin", dir);
+    unlink(path);
+    mapfile_t *m = NULL;
+    if (mapfile_create(path, WRITE_SIZE, &m) != MAPFILE_OK) die("mapfile_create");
+    int fd = open(path, O_RDWR);
+    char *raw = mmap(NULL, WRITE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (raw == MAP_FAILED) die("mmap for writes");
+    static char chunk[WRITE_CHUNK];
+    memset(chunk, 'w', sizeof chunk);
+    double raw_times[REPEATS], ours[REPEATS], pwrite_times[REPEATS], flush_ours[REPEATS], flush_raw[REPEATS];
+    double gb = (double)WRITE_SIZE / 1e9;
+    /* first touch of every page once, so the repeats compare copies, not page faults */
+    memset(raw, 0, WRITE_SIZE);
+    mapfile_flush(m);
+    for (int r = 0; r < REPEATS; r++) {
+        chunk[0] = (char)r;
+        double t = now();
+        for (size_t at = 0; at < WRITE_SIZE; at += WRITE_CHUNK) memcpy(raw + at, chunk, WRITE_CHUNK);
+        raw_times[r] = gb / (now() - t);
+        t = now();
+        for (size_t at = 0; at < WRITE_SIZE; at += WRITE_CHUNK) mapfile_write(m, at, chunk, WRITE_CHUNK);
+        ours[r] = gb / (now() - t);
+        t = now();
+        for (size_t at = 0; at < WRITE_SIZE; at += WRITE_CHUNK) {
+            if (pwrite(fd, chunk, WRITE_CHUNK, (off_t)at) != WRITE_CHUNK) die("pwrite");
+        }
+        pwrite_times[r] = gb / (now() - t);
+        msync(raw, WRITE_SIZE, MS_SYNC);
+        /* S6: one dirty page, flushed synchronously, 20 times */
+        enum { FLUSHES = 20 };
+        t = now();
+        for (int i = 0; i < FLUSHES; i++) {
+            raw[(size_t)i * 4096] = (char)(r + i);
+            msync(raw + (size_t)i * 4096, 4096, MS_SYNC);
+        }
+        flush_raw[r] = (now() - t) * 1e6 / FLUSHES;
+        t = now();
+        for (int i = 0; i < FLUSHES; i++) {
+            mapfile_write(m, (uint64_t)i * 4096 + 1, "x", 1);
+            mapfile_flush_range(m, (uint64_t)i * 4096, 4096);
+        }
+        flush_ours[r] = (now() - t) * 1e6 / FLUSHES;
+    }
+    double ours_m = median(ours, REPEATS);
+    report("S5", "sequential 4 KiB mapfile_write", "GB/s", ours_m, "memcpy into raw mmap", median(raw_times, REPEATS), 1, 0.9, ">= 0.9x");
+    report("S5", "sequential 4 KiB mapfile_write", "GB/s", ours_m, "pwrite", median(pwrite_times, REPEATS), 1, 1.0, ">= 1x");
+    report("S6", "flush_range of one dirty 4 KiB page", "us", median(flush_ours, REPEATS), "msync(MS_SYNC) of the page", median(flush_raw, REPEATS), 0, 1.1, "<= 1.1x");
+    munmap(raw, WRITE_SIZE);
+    close(fd);
+    mapfile_close(m);
+    unlink(path);
+}
+
+static void cold_scan(void) {
+    enum { COLD_REPEATS = 3 };
+    double ours[COLD_REPEATS], reads[COLD_REPEATS];
+    double gb = (double)data_size / 1e9;
+    for (int r = 0; r < COLD_REPEATS; r++) {
+        evict();
+        double t = now();
+        mapfile_t *m = ours_open();
+        mapfile_advise(m, MAPFILE_ADVICE_SEQUENTIAL);
+        uint64_t count = 0;
+        if (mapfile_count_byte(m, 0, data_size, '\n', &count) != MAPFILE_OK) die("cold count");
+        mapfile_close(m);
+        ours[r] = gb / (now() - t);
+        evict();
+        t = now();
+        uint64_t other = read_loop_count();
+        reads[r] = gb / (now() - t);
+        if (count != other) {
+            fprintf(stderr, "bench: cold counts disagree\n");
+            exit(1);
+        }
+    }
+    report("S8", "scan cold, SEQUENTIAL advice, count_byte", "GB/s", median(ours, COLD_REPEATS), "read(1 MiB) + memchr, cold", median(reads, COLD_REPEATS), 1, 1.0, ">= 1x");
+    warm();
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: %s DIR [SIZE_MIB]\n", argv[0]);
+        return 2;
+    }
+    size_t mib = argc > 2 ? (size_t)atol(argv[2]) : 1024;
+    if (mib < 16) mib = 16;
+    make_data(argv[1], mib << 20);
+    warm();
+    make_offsets();
+    fprintf(stderr, "measuring (%d repeats each, medians)...\n", REPEATS);
+    scans();
+    random_reads();
+    open_close();
+    writes(argv[1]);
+    cold_scan();
+
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    printf("libmapfile %s, %zu MiB file, %ld cores, %d repeats (medians), one process\n\n", mapfile_version(), mib, cores, REPEATS);
+    printf("| id | scenario | mapfile | peer | peer value | ratio | target | |\n");
+    printf("|---|---|---|---|---|---|---|---|\n");
+    int missed = 0;
+    for (int i = 0; i < row_count; i++) {
+        const struct row *row = &rows[i];
+        int info = strcmp(row->target, "(info)") == 0;
+        missed += !info && !row->met;
+        printf("| %s | %s | %.2f %s | %s | %.2f %s | %.3fx | %s | %s |\n", row->id, row->scenario, row->ours, row->unit, row->peer,
+               row->theirs, row->unit, row->ratio, row->target, info ? "" : row->met ? "met" : "MISSED");
+    }
+    printf("\n%d target(s) missed\n", missed);
+    return 0;
+}
