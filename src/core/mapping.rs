@@ -1240,9 +1240,10 @@ impl Mapping {
         Ok(())
     }
 
-    /// Sets the file's size to `offset + new_len` and the window's length to `new_len`
-    /// (READ_WRITE only). Growing reserves disk blocks; may move the window (old pointers stay
-    /// valid until close).
+    /// Sets the window's length to `new_len` (READ_WRITE only). The file grows (with disk blocks
+    /// reserved) when the window would reach past its end, and shrinks with the window only when
+    /// the window was the file's tail; bytes after a window in the middle stay. May move the
+    /// window (old pointers stay valid until close).
     pub fn resize(&self, new_len: u64) -> Result<()> {
         let new_size = self
             .options
@@ -1263,9 +1264,19 @@ impl Mapping {
         }
         let mut regions = self.lock_regions();
         let current = file_size(&self.file)?;
-        reserve_size(&self.file, current, new_size)
-            .map_err(|e| Error::os(format!("resizing the file to {new_size} bytes"), e))?;
-        self.size_changed.store(true, Ordering::Release);
+        let window_end = self.options.offset + self.view().len;
+        // Grow the file when the window needs it; shrink it only when the window was its tail:
+        // bytes after a window in the middle of the file belong to someone else.
+        let target = if new_size > current || current <= window_end {
+            new_size
+        } else {
+            current
+        };
+        if target != current {
+            reserve_size(&self.file, current, target)
+                .map_err(|e| Error::os(format!("resizing the file to {target} bytes"), e))?;
+            self.size_changed.store(true, Ordering::Release);
+        }
         self.adopt_len(&mut regions, new_len)
     }
 

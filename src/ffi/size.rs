@@ -4,9 +4,11 @@ use super::boundary::on;
 use super::status::mapfile_status;
 use super::types::mapfile_t;
 
-/// Sets the file's size to (window offset + `new_len`) and the window's length to `new_len`
-/// (READ_WRITE only). Growing reserves disk blocks first, so a full disk is MAPFILE_ERR_NO_SPACE
-/// here rather than a SIGBUS at the first write; shrinking cuts the file.
+/// Sets the window's length to `new_len` (READ_WRITE only), and the file's size with it: the file
+/// grows when the window would reach past its end (disk blocks are reserved first, so a full disk
+/// is MAPFILE_ERR_NO_SPACE here rather than a SIGBUS at the first write), and is cut to the
+/// window's new end only when the window was the file's tail (for a whole-file mapping: always).
+/// Bytes after a window in the middle of the file are never cut.
 ///
 /// Pointers: within `max_len` (see mapfile_options) the window never moves. Beyond it, or without
 /// it, growth may map the window at a new address: get new pointers with mapfile_slice. Old

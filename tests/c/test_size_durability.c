@@ -86,6 +86,43 @@ TEST(resize_grows_and_shrinks_file_and_mapping) {
     CHECK_OK(mapfile_close(m));
 }
 
+/* Resizing a window in the middle of a file never cuts the bytes after the window; growing past
+ * the end grows the file; a window that is the file's tail shrinks the file with it. */
+TEST(resizing_a_window_never_cuts_bytes_after_it) {
+    const char *path = scratch_path("resize-window");
+    CHECK(write_pattern_file(path, 10000) == 0);
+    mapfile_options options;
+    mapfile_options_init(&options);
+    options.mode = MAPFILE_MODE_READ_WRITE;
+    options.offset = 1000;
+    options.len = 2000;
+    mapfile_t *m = NULL;
+    CHECK_OK(mapfile_open_with(path, &options, &m));
+    CHECK_OK(mapfile_resize(m, 500));
+    CHECK(mapfile_len(m) == 500);
+    CHECK(file_size_of(path) == 10000);
+    CHECK_OK(mapfile_resize(m, 8000));
+    CHECK(mapfile_len(m) == 8000);
+    CHECK(file_size_of(path) == 10000);
+    CHECK_OK(mapfile_resize(m, 12000)); /* past the end: the file grows */
+    CHECK(file_size_of(path) == 13000);
+    CHECK_OK(mapfile_resize(m, 9500)); /* the window is the file's tail now: the file shrinks */
+    CHECK(file_size_of(path) == 10500);
+    uint8_t byte = 0;
+    CHECK_OK(mapfile_read(m, 8999, &byte, 1));
+    CHECK(byte == pattern_byte(9999));
+    CHECK_OK(mapfile_close(m));
+    uint8_t tail[10];
+    FILE *file = fopen(path, "rb");
+    CHECK(file != NULL);
+    if (file) {
+        fseek(file, 9990, SEEK_SET);
+        CHECK(fread(tail, 1, 10, file) == 10);
+        fclose(file);
+        for (int i = 0; i < 10; i++) CHECK(tail[i] == pattern_byte(9990 + i));
+    }
+}
+
 /* 4. slices stay valid until close: after a resize that moved the window, old pointers still read. */
 TEST(old_slices_stay_valid_after_resize_until_close) {
     const char *path = scratch_path("resize-slices");
@@ -271,6 +308,7 @@ int main(int argc, char **argv) {
     RUN(flush_writes_reach_the_file);
     RUN(flush_of_read_only_or_copy_on_write_is_a_no_op);
     RUN(resize_grows_and_shrinks_file_and_mapping);
+    RUN(resizing_a_window_never_cuts_bytes_after_it);
     RUN(old_slices_stay_valid_after_resize_until_close);
     RUN(max_len_keeps_the_window_in_place_while_growing);
     RUN(max_len_with_an_unaligned_window);
