@@ -1,8 +1,9 @@
 # The two set-up commands of the README. Needs only the Rust toolchain, a C compiler and python3.
 #   make demo   builds libmapfile (release), compiles two C examples against it, runs them on real files
 #   make test   runs every test: Rust, C programs, examples, header check, dlopen, Python binding,
-#               and the CMake/pkg-config integration (needs cmake: .ci/run installs it; without
-#               it that part says loudly that it was skipped)
+#               valgrind memcheck of the C tests, and the CMake/pkg-config integration (valgrind
+#               and cmake: .ci/run installs them; without them those parts say loudly that they
+#               were skipped)
 CC ?= cc
 CFLAGS ?= -std=c99 -Wall -Wextra -Werror -pedantic -O2
 LIBDIR := target/release
@@ -26,6 +27,11 @@ test:
 	cargo build --release
 	cargo test --release
 	scripts/test-python.sh
+	@if command -v valgrind >/dev/null 2>&1; then \
+		scripts/test-valgrind.sh; \
+	else \
+		echo "SKIPPED: the valgrind memcheck runs: valgrind is not installed (apt-get install valgrind; .ci/run does)"; \
+	fi
 	@if command -v cmake >/dev/null 2>&1; then \
 		scripts/test-cmake-integration.sh; \
 	else \

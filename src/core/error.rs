@@ -122,3 +122,31 @@ pub fn kind_of_errno(errno: i32) -> ErrorKind {
         _ => ErrorKind::Io,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errno_values_map_to_the_documented_categories() {
+        assert_eq!(kind_of_errno(libc::ENOENT), ErrorKind::NotFound);
+        for errno in [libc::EACCES, libc::EPERM, libc::EROFS] {
+            assert_eq!(kind_of_errno(errno), ErrorKind::Permission);
+        }
+        assert_eq!(kind_of_errno(libc::EEXIST), ErrorKind::Exists);
+        assert_eq!(kind_of_errno(libc::ENOMEM), ErrorKind::NoMemory);
+        for errno in [libc::ENOSPC, libc::EDQUOT] {
+            assert_eq!(kind_of_errno(errno), ErrorKind::NoSpace);
+        }
+        for errno in [libc::ENODEV, libc::EISDIR] {
+            assert_eq!(kind_of_errno(errno), ErrorKind::Unsupported);
+        }
+        assert_eq!(kind_of_errno(libc::EIO), ErrorKind::Io);
+        // The OS cause is what errno reports.
+        let error = Error::os("x", std::io::Error::from_raw_os_error(libc::ENOSPC));
+        assert_eq!(
+            (error.kind(), error.errno()),
+            (ErrorKind::NoSpace, libc::ENOSPC)
+        );
+    }
+}

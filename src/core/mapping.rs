@@ -1344,3 +1344,45 @@ impl Drop for Mapping {
             .clear();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every length through the inline small-copy branches and past them, at odd alignments.
+    #[test]
+    fn copy_bytes_copies_exactly_len_bytes_for_every_small_length() {
+        let source: Vec<u8> = (0..100u8).collect();
+        for len in 0..=40usize {
+            for offset in 0..3usize {
+                let mut destination = vec![0xEEu8; 64];
+                // SAFETY: both buffers hold offset + len (+ 1 guard byte) bytes; they are distinct.
+                unsafe {
+                    copy_bytes(
+                        source.as_ptr().add(offset),
+                        destination.as_mut_ptr().add(1),
+                        len,
+                    )
+                };
+                assert_eq!(
+                    &destination[1..1 + len],
+                    &source[offset..offset + len],
+                    "len {len}"
+                );
+                assert_eq!(destination[0], 0xEE, "wrote before the start (len {len})");
+                assert_eq!(destination[1 + len], 0xEE, "wrote past the end (len {len})");
+            }
+        }
+    }
+
+    #[test]
+    fn check_range_accepts_the_end_and_refuses_overflow() {
+        assert!(check_range(0, 0, 0).is_ok());
+        assert!(check_range(10, 0, 10).is_ok());
+        assert!(check_range(0, 10, 10).is_ok());
+        assert!(check_range(11, 0, 10).is_err());
+        assert!(check_range(1, 10, 10).is_err());
+        assert!(check_range(u64::MAX, 1, u64::MAX).is_err());
+        assert!(check_range(1, u64::MAX, u64::MAX).is_err());
+    }
+}

@@ -1,6 +1,7 @@
 /* Flush, resize, refresh, check, max_len and flush policies. */
 #define _GNU_SOURCE /* fork, truncate, mkfifo, setenv, usleep... in -std=c99 */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -173,6 +174,21 @@ TEST(max_len_keeps_the_window_in_place_while_growing) {
     CHECK(file_bytes_equal(path, (64 << 20) - 1, "z", 1));
 }
 
+/* Exhausted address space is NO_MEMORY (2^62 bytes cannot be reserved in a 47-bit address space),
+ * with errno ENOMEM, and nothing is left open. */
+TEST(address_space_exhaustion_is_no_memory) {
+    const char *path = scratch_path("no-memory");
+    CHECK(write_pattern_file(path, 100) == 0);
+    mapfile_options options;
+    mapfile_options_init(&options);
+    options.max_len = 1ull << 62;
+    mapfile_t *m = NULL;
+    errno = 0;
+    CHECK_STATUS(mapfile_open_with(path, &options, &m), MAPFILE_ERR_NO_MEMORY);
+    CHECK(errno == ENOMEM);
+    CHECK(m == NULL);
+}
+
 /* A window at an unaligned offset with max_len: reads through the reservation are right. */
 TEST(max_len_with_an_unaligned_window) {
     const char *path = scratch_path("reserved-window");
@@ -312,6 +328,7 @@ int main(int argc, char **argv) {
     RUN(old_slices_stay_valid_after_resize_until_close);
     RUN(max_len_keeps_the_window_in_place_while_growing);
     RUN(max_len_with_an_unaligned_window);
+    RUN(address_space_exhaustion_is_no_memory);
     RUN(check_reports_truncation_and_refresh_clears_it);
     RUN(refresh_follows_an_appended_file);
     RUN(flush_policies_keep_writes_and_the_flusher_stops_with_the_handle);
