@@ -46,7 +46,13 @@ fn a_handle_costs_a_few_hundred_bytes_of_heap() {
     let per_handle = (LIVE.load(Ordering::SeqCst) - before) / HANDLES;
     let path_len = path.as_os_str().len() as isize;
     println!("heap per handle: {per_handle} bytes (path {path_len} bytes)");
-    assert!(per_handle - path_len <= 512, "{per_handle} bytes per handle");
+    assert!(
+        per_handle - path_len <= 512,
+        "{per_handle} bytes per handle"
+    );
     drop(handles);
-    assert!(LIVE.load(Ordering::SeqCst) <= before, "closing every handle frees its heap");
+    assert!(
+        LIVE.load(Ordering::SeqCst) <= before,
+        "closing every handle frees its heap"
+    );
 }

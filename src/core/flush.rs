@@ -1,5 +1,5 @@
-//! Flush policies: when writes made through `Mapping::write` reach stable storage without an
-//! explicit `flush`. MANUAL (the default) never flushes by itself; ALWAYS flushes each write's
+//! Durability: `Mapping::flush`, `flush_range`, `flush_async`, and the flush policies that decide
+//! when writes made through `Mapping::write` reach stable storage without an explicit `flush`. MANUAL (the default) never flushes by itself; ALWAYS flushes each write's
 //! range; EVERY_BYTES / EVERY_WRITES flush the window once that many bytes / writes are pending;
 //! EVERY_MILLIS runs a background thread that flushes the window at that interval while there are
 //! pending writes. Raw-pointer writes (slice_mut) are seen only by EVERY_MILLIS and `flush`.
@@ -9,7 +9,8 @@ use std::sync::mpsc;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use super::mapping::Mapping;
+use super::error::{Error, Result};
+use super::mapping::{check_range, Mapping, Mode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FlushPolicy {
@@ -58,4 +59,59 @@ pub(crate) fn start_background_flusher(mapping: &Arc<Mapping>, millis: u64) -> m
         })
         .expect("spawning the flusher thread");
     stop
+}
+
+impl Mapping {
+    /// Synchronous, durable flush of the whole window (msync MS_SYNC, then fdatasync after a size
+    /// change). A no-op for READ_ONLY and COPY_ON_WRITE.
+    pub fn flush(&self) -> Result<()> {
+        let was_dirty = self.dirty.swap(false, Ordering::AcqRel);
+        let result = self.flush_range(0, self.len());
+        if result.is_err() && was_dirty {
+            self.dirty.store(true, Ordering::Release);
+        }
+        result
+    }
+
+    /// Synchronous, durable flush of `[offset, offset + len)`.
+    pub fn flush_range(&self, offset: u64, len: u64) -> Result<()> {
+        let view = self.view();
+        check_range(offset, len, view.len)?;
+        if self.options.mode != Mode::ReadWrite {
+            return Ok(());
+        }
+        self.pending_writes.store(0, Ordering::Relaxed);
+        self.pending_bytes.store(0, Ordering::Relaxed);
+        view.region
+            .sync(offset, len, true)
+            .map_err(|e| Error::os("msync(MS_SYNC)", e))?;
+        if self.size_changed.swap(false, Ordering::AcqRel) {
+            self.file.sync_data().map_err(|e| {
+                self.size_changed.store(true, Ordering::Release);
+                Error::os("fdatasync", e)
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Starts write-back of the whole window and returns (msync MS_ASYNC).
+    pub fn flush_async(&self) -> Result<()> {
+        let view = self.view();
+        if self.options.mode != Mode::ReadWrite {
+            return Ok(());
+        }
+        view.region
+            .sync(0, view.len, false)
+            .map_err(|e| Error::os("msync(MS_ASYNC)", e))
+    }
+
+    /// Writes by `write` since the last flush (what the EVERY_WRITES policy counts).
+    pub fn pending_writes(&self) -> u64 {
+        self.pending_writes.load(Ordering::Relaxed)
+    }
+
+    /// Written since the last whole-window flush.
+    pub fn was_written(&self) -> bool {
+        self.dirty.load(Ordering::Relaxed)
+    }
 }

@@ -110,7 +110,7 @@ pub enum Advice {
 
 /// One mapping of the file (memmap2, or a reservation for `max_len`) and its place in the
 /// truncation-guard registry.
-struct Region {
+pub(super) struct Region {
     // Field order matters: the registration is dropped (unregistered, handlers drained) before
     // the memory is unmapped.
     guard: Registration,
@@ -336,7 +336,7 @@ impl Region {
     }
 
     /// msync of window bytes `[offset, offset + len)`.
-    fn sync(&self, offset: u64, len: u64, synchronous: bool) -> io::Result<()> {
+    pub(super) fn sync(&self, offset: u64, len: u64, synchronous: bool) -> io::Result<()> {
         if len == 0 {
             return Ok(());
         }
@@ -377,9 +377,9 @@ impl Region {
 
 /// A consistent snapshot of the current window: the region it lies in and its length.
 #[derive(Clone, Copy)]
-struct View<'a> {
-    region: &'a Region,
-    len: u64,
+pub(super) struct View<'a> {
+    pub(super) region: &'a Region,
+    pub(super) len: u64,
 }
 
 /// The current (region, length), published as a seqlock: the writer (holding `Mapping::regions`)
@@ -399,14 +399,14 @@ pub struct Mapping {
     /// Boxed so that a region's address (published in `current`) survives the Vec growing.
     #[allow(clippy::vec_box)]
     regions: Mutex<Vec<Box<Region>>>,
-    file: File,
+    pub(super) file: File,
     path: PathBuf,
-    options: Options,
+    pub(super) options: Options,
     /// A size change (create, resize) that flush must make durable with fdatasync.
-    size_changed: AtomicBool,
+    pub(super) size_changed: AtomicBool,
     /// Written (guarded write, mutable slice or atomic) since the last whole-window flush: close
     /// and the background flusher then flush.
-    dirty: AtomicBool,
+    pub(super) dirty: AtomicBool,
     /// A caught panic left this mapping in an unknown state: every later call fails INTERNAL.
     poisoned: AtomicBool,
     /// Dropping it stops the EVERY_MILLIS background flusher.
@@ -692,7 +692,7 @@ impl Mapping {
 
     /// A consistent snapshot of the current window (lock-free, no shared writes).
     #[inline]
-    fn view(&self) -> View<'_> {
+    pub(super) fn view(&self) -> View<'_> {
         let current = &self.current;
         loop {
             let before = current.sequence.load(Ordering::Acquire);
@@ -1052,51 +1052,6 @@ impl Mapping {
         Ok(())
     }
 
-    // --- durability ---------------------------------------------------------------------------
-
-    /// Synchronous, durable flush of the whole window (msync MS_SYNC, then fdatasync after a size
-    /// change). A no-op for READ_ONLY and COPY_ON_WRITE.
-    pub fn flush(&self) -> Result<()> {
-        let was_dirty = self.dirty.swap(false, Ordering::AcqRel);
-        let result = self.flush_range(0, self.len());
-        if result.is_err() && was_dirty {
-            self.dirty.store(true, Ordering::Release);
-        }
-        result
-    }
-
-    /// Synchronous, durable flush of `[offset, offset + len)`.
-    pub fn flush_range(&self, offset: u64, len: u64) -> Result<()> {
-        let view = self.view();
-        check_range(offset, len, view.len)?;
-        if self.options.mode != Mode::ReadWrite {
-            return Ok(());
-        }
-        self.pending_writes.store(0, Ordering::Relaxed);
-        self.pending_bytes.store(0, Ordering::Relaxed);
-        view.region
-            .sync(offset, len, true)
-            .map_err(|e| Error::os("msync(MS_SYNC)", e))?;
-        if self.size_changed.swap(false, Ordering::AcqRel) {
-            self.file.sync_data().map_err(|e| {
-                self.size_changed.store(true, Ordering::Release);
-                Error::os("fdatasync", e)
-            })?;
-        }
-        Ok(())
-    }
-
-    /// Starts write-back of the whole window and returns (msync MS_ASYNC).
-    pub fn flush_async(&self) -> Result<()> {
-        let view = self.view();
-        if self.options.mode != Mode::ReadWrite {
-            return Ok(());
-        }
-        view.region
-            .sync(0, view.len, false)
-            .map_err(|e| Error::os("msync(MS_ASYNC)", e))
-    }
-
     /// Called after every successful write (policy hooks live in `flush.rs`).
     #[inline]
     fn after_write(&self, offset: u64, len: u64) {
@@ -1108,16 +1063,6 @@ impl Mapping {
     /// How many mappings this handle holds (the current one and those kept for old pointers).
     pub fn region_count(&self) -> usize {
         self.lock_regions().len()
-    }
-
-    /// Writes by `write` since the last flush (what the EVERY_WRITES policy counts).
-    pub fn pending_writes(&self) -> u64 {
-        self.pending_writes.load(Ordering::Relaxed)
-    }
-
-    /// Written since the last whole-window flush.
-    pub fn was_written(&self) -> bool {
-        self.dirty.load(Ordering::Relaxed)
     }
 
     // --- hints ----------------------------------------------------------------------------------
