@@ -19,7 +19,11 @@
 //! Faults it does not own go to the previous disposition, exactly as if the library were absent.
 //!
 //! Everything reachable from the handler is async-signal-safe: atomics, `fstat`, `mmap`,
-//! `sigaction`, `raise`, and a const-initialised thread-local without destructor.
+//! `sigaction`, `raise`, and a const-initialised thread-local without destructor. One caveat:
+//! when the library was dlopen'ed, glibc may allocate a thread's block for it on that thread's
+//! first access. The handler reads the mark only after finding the fault in one of this library's
+//! mappings without the raw guard; a thread that made a guarded call has its block already, and
+//! any other such fault is a raw access that goes on to the previous disposition (death by default).
 
 use std::cell::Cell;
 use std::mem::MaybeUninit;
