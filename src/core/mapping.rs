@@ -694,6 +694,7 @@ impl Mapping {
     #[inline]
     pub(super) fn view(&self) -> View<'_> {
         let current = &self.current;
+        let mut spins = 0u32;
         loop {
             let before = current.sequence.load(Ordering::Acquire);
             if before & 1 == 0 {
@@ -708,7 +709,14 @@ impl Mapping {
                     };
                 }
             }
-            std::hint::spin_loop();
+            // A writer is mid-publish (a few instructions). Spin briefly, then yield: if the writer
+            // was descheduled there, spinning would only keep it from running.
+            spins += 1;
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
         }
     }
 
