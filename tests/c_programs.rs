@@ -96,3 +96,8 @@ fn dlopen_only_program_uses_the_library() {
          own fault after dlclose: default action (SIGBUS)\n"
     );
 }
+
+#[test]
+fn c_full_disk_tests() {
+    run_c_test("test_full_disk");
+}

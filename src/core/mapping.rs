@@ -822,7 +822,7 @@ impl Mapping {
         match region.guard.loss_cause() {
             Some(LossCause::Io) => Error::os(
                 format!(
-                    "reading the mapped page at file offset {lost_from} of {}",
+                    "accessing the mapped page at file offset {lost_from} of {}",
                     describe(&self.path)
                 ),
                 io::Error::from_raw_os_error(libc::EIO),
