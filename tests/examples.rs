@@ -260,3 +260,32 @@ fn example_sigbus_mapfile_survives_without_a_handler() {
          after refresh: 4096 bytes, check: success\n"
     );
 }
+
+/// The C example in the README's "Usage" section compiles as it stands and does what it says.
+#[test]
+fn readme_usage_example_compiles_and_runs() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let usage = &readme[readme.find("## Usage").expect("a Usage section")..];
+    let start = usage.find("```c\n").expect("a C block in Usage") + 5;
+    let code = &usage[start..start + usage[start..].find("```").unwrap()];
+    assert!(
+        code.lines().count() <= 25,
+        "the usage example should stay short"
+    );
+    let dir = scratch_dir("readme");
+    let source = dir.join("readme_usage.c");
+    std::fs::write(&source, code).unwrap();
+    let exe = compile("readme-usage", &[source], &[], "c");
+    let log = dir.join("app.log");
+    std::fs::write(&log, "ok\nstill ok\nERROR disk\nok\n").unwrap();
+    let output = run_with_timeout(Command::new(&exe).arg(&log), Duration::from_secs(30));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "ERROR at 12\n4 lines\n"
+    );
+}
