@@ -540,7 +540,9 @@ mapfile_status mapfile_unlock(struct mapfile_t *m, uint64_t offset, uint64_t len
 
 /**
  * Loads the pages of `[offset, offset + len)` now (guarded: a truncated range is
- * MAPFILE_ERR_TRUNCATED, never a crash), so later accesses do not wait for the disk.
+ * MAPFILE_ERR_TRUNCATED, never a crash), so later accesses do not wait for the disk. In
+ * MAPFILE_SIGBUS_OFF mode it cannot touch the pages and asks the kernel to read them in instead
+ * (MADV_WILLNEED).
  *
  * @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_OUT_OF_BOUNDS; MAPFILE_ERR_TRUNCATED.
  */

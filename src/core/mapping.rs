@@ -928,8 +928,12 @@ impl Mapping {
     pub fn prefault(&self, offset: u64, len: u64) -> Result<()> {
         let view = self.view();
         check_range(offset, len, view.len)?;
-        if len == 0 || !guard::faults_recoverable() {
+        if len == 0 {
             return Ok(());
+        }
+        if !guard::faults_recoverable() {
+            // No handler: touching could raise SIGBUS, so ask the kernel to read the pages in.
+            return self.advise(Advice::WillNeed, offset, len);
         }
         let page = guard::page_size();
         self.guarded(view, offset, len, |start| {

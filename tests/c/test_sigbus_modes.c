@@ -59,6 +59,16 @@ static void off_scenario(void) {
     EXPECT(mapfile_sigbus_mode(MAPFILE_SIGBUS_OFF) == MAPFILE_OK);
     expect_guarded_behaviour("off-ro", MAPFILE_MODE_READ_ONLY);
     expect_guarded_behaviour("off-rw", MAPFILE_MODE_READ_WRITE);
+    /* prefault without a handler reads the pages in without touching them */
+    {
+        mapfile_t *m = NULL;
+        EXPECT(write_pattern_file(scratch_path("off-prefault"), SIZE) == 0);
+        EXPECT(mapfile_open(scratch_path("off-prefault"), MAPFILE_MODE_READ_ONLY, &m) == MAPFILE_OK);
+        EXPECT(mapfile_prefault(m, 0, SIZE) == MAPFILE_OK);
+        EXPECT(truncate(scratch_path("off-prefault"), 0) == 0);
+        EXPECT(mapfile_prefault(m, 0, SIZE) == MAPFILE_OK); /* advice only: never a SIGBUS */
+        EXPECT(mapfile_close(m) == MAPFILE_OK);
+    }
     /* no handler was installed */
     struct sigaction now;
     EXPECT(sigaction(SIGBUS, NULL, &now) == 0 && now.sa_handler == SIG_DFL);
