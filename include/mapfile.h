@@ -616,8 +616,8 @@ mapfile_status mapfile_open_with(const char *path,
                                  struct mapfile_t **out);
 
 /**
- * Unmaps and closes. A READ_WRITE mapping that was written is flushed first (msync MS_SYNC), so
- * closing never loses data; if that flush fails its status is returned, but the handle is
+ * Unmaps and closes. A READ_WRITE mapping that was written (or that handed out a writable pointer)
+ * is flushed first (msync MS_SYNC), so closing never loses data; if that flush fails its status is returned, but the handle is
  * released all the same. Pointers from mapfile_slice* are invalid afterwards.
  *
  * @param m A handle, or NULL (then MAPFILE_OK and nothing happens). Never use it again.

@@ -109,3 +109,21 @@ fn following_a_growing_file_costs_logarithmic_mappings() {
         mapping.region_count()
     );
 }
+
+/// Writes through a pointer from slice_mut are invisible to the library: once one was handed out,
+/// the mapping counts as written for good (close and the background flusher flush it).
+#[test]
+fn a_writable_pointer_keeps_the_mapping_flushed_on_close() {
+    let mapping = created_with_policy("pointer", FlushPolicy::Manual);
+    assert!(!mapping.was_written());
+    let pointer = mapping.slice_mut(0, 10).unwrap();
+    // SAFETY: 10 writable bytes of the mapping.
+    unsafe { pointer.write(b'p') };
+    mapping.flush().unwrap();
+    assert!(mapping.was_written(), "the pointer can still write");
+    let plain = created_with_policy("plain-write", FlushPolicy::Manual);
+    plain.write(0, b"x").unwrap();
+    assert!(plain.was_written());
+    plain.flush().unwrap();
+    assert!(!plain.was_written(), "a guarded write is flushed and done");
+}

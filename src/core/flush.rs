@@ -2,7 +2,8 @@
 //! when writes made through `Mapping::write` reach stable storage without an explicit `flush`. MANUAL (the default) never flushes by itself; ALWAYS flushes each write's
 //! range; EVERY_BYTES / EVERY_WRITES flush the window once that many bytes / writes are pending;
 //! EVERY_MILLIS runs a background thread that flushes the window at that interval while there are
-//! pending writes. Raw-pointer writes (slice_mut) are seen only by EVERY_MILLIS and `flush`.
+//! pending writes (or whenever a writable pointer is out). Raw-pointer writes (slice_mut) are seen
+//! only by EVERY_MILLIS, `flush` and close.
 
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
@@ -110,8 +111,9 @@ impl Mapping {
         self.pending_writes.load(Ordering::Relaxed)
     }
 
-    /// Written since the last whole-window flush.
+    /// Written since the last whole-window flush, or a writable pointer was ever handed out (the
+    /// library cannot see writes through it).
     pub fn was_written(&self) -> bool {
-        self.dirty.load(Ordering::Relaxed)
+        self.dirty.load(Ordering::Relaxed) || self.writable_pointer_out.load(Ordering::Relaxed)
     }
 }

@@ -407,6 +407,9 @@ pub struct Mapping {
     /// Written (guarded write, mutable slice or atomic) since the last whole-window flush: close
     /// and the background flusher then flush.
     pub(super) dirty: AtomicBool,
+    /// A writable pointer (slice_mut) was handed out: writes may happen behind the library's back
+    /// at any time, so close and the background flusher always flush.
+    pub(super) writable_pointer_out: AtomicBool,
     /// A caught panic left this mapping in an unknown state: every later call fails INTERNAL.
     poisoned: AtomicBool,
     /// Dropping it stops the EVERY_MILLIS background flusher.
@@ -663,6 +666,7 @@ impl Mapping {
             options: options.clone(),
             size_changed: AtomicBool::new(created),
             dirty: AtomicBool::new(false),
+            writable_pointer_out: AtomicBool::new(false),
             poisoned: AtomicBool::new(false),
             _flusher: Mutex::new(None),
             pending_writes: AtomicU64::new(0),
@@ -786,7 +790,11 @@ impl Mapping {
         let view = self.view();
         check_range(offset, len, view.len)?;
         self.require_writable("a mutable slice")?;
-        self.mark_dirty();
+        if self.options.mode == Mode::ReadWrite
+            && !self.writable_pointer_out.load(Ordering::Relaxed)
+        {
+            self.writable_pointer_out.store(true, Ordering::Relaxed);
+        }
         // SAFETY: as in `slice`.
         Ok(unsafe { view.region.window.add(offset as usize) })
     }
