@@ -1,9 +1,10 @@
 //! Durability: `Mapping::flush`, `flush_range`, `flush_async`, and the flush policies that decide
-//! when writes made through `Mapping::write` reach stable storage without an explicit `flush`. MANUAL (the default) never flushes by itself; ALWAYS flushes each write's
-//! range; EVERY_BYTES / EVERY_WRITES flush the window once that many bytes / writes are pending;
-//! EVERY_MILLIS runs a background thread that flushes the window at that interval while there are
-//! pending writes (or whenever a writable pointer is out). Raw-pointer writes (slice_mut) are seen
-//! only by EVERY_MILLIS, `flush` and close.
+//! when writes made through `Mapping::write` reach stable storage without an explicit `flush`.
+//! MANUAL (the default) never flushes by itself; ALWAYS flushes each write's range; EVERY_BYTES /
+//! EVERY_WRITES flush the window once that many bytes / writes are pending; EVERY_MILLIS runs a
+//! background thread that flushes the window at that interval while it may be dirty (pending
+//! writes, or a writable pointer handed out). Writes through slice_mut pointers are seen only by
+//! EVERY_MILLIS, `flush` and close.
 
 use std::sync::atomic::Ordering;
 use std::sync::mpsc;
