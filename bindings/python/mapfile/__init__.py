@@ -335,6 +335,8 @@ class MapFile:
             if len(byte) != 1:
                 raise ValueError("count takes a single byte")
             byte = byte[0]
+        if not 0 <= byte <= 255:
+            raise ValueError(f"a byte is 0..255, not {byte}")
         end = len(self) if end is None else end
         total = _u64()
         _check(library.mapfile_count_byte(self.handle, start, max(end - start, 0), byte, ctypes.byref(total)))

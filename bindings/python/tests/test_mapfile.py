@@ -37,6 +37,8 @@ def test_read_slices_find_and_count(pattern_file):
         assert m.find(b"", 17) == 17
         assert m.count(data[0]) == data.count(data[0])
         assert m.count(b"\x05", 10, 9000) == data[10:9000].count(b"\x05")
+        with pytest.raises(ValueError):
+            m.count(300)
     assert m.closed
 
 
