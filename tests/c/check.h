@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -120,6 +121,16 @@ static inline unsigned char pattern_byte(unsigned long long i) {
 static inline long long file_size_of(const char *path) {
     struct stat info;
     return stat(path, &info) == 0 ? (long long)info.st_size : -1;
+}
+
+/* Reads bytes straight from the file with pread (not through any mapping). */
+static inline int file_bytes_equal(const char *path, long long offset, const void *expected, size_t len) {
+    char buffer[256];
+    int fd = open(path, O_RDONLY);
+    if (fd < 0 || len > sizeof buffer) return 0;
+    ssize_t got = pread(fd, buffer, len, offset);
+    close(fd);
+    return got == (ssize_t)len && memcmp(buffer, expected, len) == 0;
 }
 
 /* Reads a whole small file into `buffer` (at most `capacity` bytes); returns its length or -1. */

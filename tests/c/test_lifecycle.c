@@ -46,15 +46,7 @@ TEST(create_makes_a_zeroed_file_of_the_size) {
     CHECK(zeros == 12345);
     CHECK_OK(mapfile_write(m, 12340, "tail", 4));
     CHECK_OK(mapfile_close(m));
-    char buffer[16] = {0};
-    FILE *file = fopen(path, "rb");
-    CHECK(file != NULL);
-    if (file) {
-        fseek(file, 12340, SEEK_SET);
-        CHECK(fread(buffer, 1, 4, file) == 4);
-        fclose(file);
-    }
-    CHECK(memcmp(buffer, "tail", 4) == 0);
+    CHECK(file_bytes_equal(path, 12340, "tail", 4));
 }
 
 TEST(create_of_size_zero_works) {
