@@ -631,11 +631,20 @@ impl Mapping {
                     .into(),
             ));
         }
-        if options.disposition != Disposition::OpenExisting && options.mode != Mode::ReadWrite {
-            return Err(Error::InvalidArgument(format!(
-                "creating a file needs mode READ_WRITE, not {}",
-                options.mode.name()
-            )));
+        if options.mode != Mode::ReadWrite {
+            let needs_read_write = if options.disposition != Disposition::OpenExisting {
+                Some("creating a file")
+            } else if options.flush_policy != FlushPolicy::Manual {
+                Some("a flush policy")
+            } else {
+                None
+            };
+            if let Some(what) = needs_read_write {
+                return Err(Error::InvalidArgument(format!(
+                    "{what} needs mode READ_WRITE, not {}",
+                    options.mode.name()
+                )));
+            }
         }
         let (file, created) = open_file(path, options)?;
         let metadata = file.metadata().map_err(|e| Error::os("fstat", e))?;
@@ -735,19 +744,6 @@ impl Mapping {
             .store(region as *mut Region, Ordering::Relaxed);
         current.len.store(len, Ordering::Relaxed);
         current.sequence.store(sequence + 2, Ordering::Release);
-    }
-
-    pub fn mode(&self) -> Mode {
-        self.options.mode
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// The window's file offset.
-    pub fn offset(&self) -> u64 {
-        self.options.offset
     }
 
     /// Current window length in bytes.

@@ -73,20 +73,6 @@ fn options_from_c(c: &mapfile_options) -> Result<Options, Failure> {
                 ))
             }
         };
-    if options.mode != Mode::ReadWrite {
-        if options.flush_policy != FlushPolicy::Manual {
-            return invalid(format!(
-                "a flush policy needs mode READ_WRITE, not {}",
-                options.mode.name()
-            ));
-        }
-        if options.disposition != Disposition::OpenExisting {
-            return invalid(format!(
-                "creating a file needs mode READ_WRITE, not {}",
-                options.mode.name()
-            ));
-        }
-    }
     if c.max_len != 0 {
         if c.len != 0 && c.max_len < c.len {
             return invalid(format!(
