@@ -24,6 +24,7 @@ demo: $(BUILD)/count_lines $(BUILD)/first_bytes $(BUILD)/grep_log
 	./$(BUILD)/grep_log README.md mapfile_open
 
 test:
+	@rm -f target/skipped-tests.txt
 	cargo build --release
 	cargo test --release
 	scripts/test-python.sh
@@ -37,6 +38,7 @@ test:
 	else \
 		echo "SKIPPED: the CMake/pkg-config integration tests: cmake is not installed (apt-get install cmake; .ci/run does)"; \
 	fi
+	@if [ -s target/skipped-tests.txt ]; then echo "== SKIPPED C tests (see the reasons):"; cat target/skipped-tests.txt; fi
 
 # PERFORMANCE.md's scenarios against their peers, one process; BENCH_MIB sets the file size.
 BENCH_MIB ?= 1024

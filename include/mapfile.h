@@ -37,11 +37,6 @@
 #define MAPFILE_VERSION "0.1.0"
 
 /**
- * `Entry::lost_from` before anything is lost.
- */
-#define NOTHING_LOST UINT64_MAX
-
-/**
  * mapfile_sigbus_mode: the library installs its SIGBUS handler at the first mapping (default).
  */
 #define MAPFILE_SIGBUS_INSTALL 0
@@ -250,76 +245,76 @@ typedef struct mapfile_options {
 /**
  * A required pointer argument was NULL.
  */
-#define MAPFILE_ERR_NULL_ARG -1
+#define MAPFILE_ERR_NULL_ARG (-1)
 
 /**
  * Unknown mode/advice/flag value, bad options version, or a meaningless combination.
  */
-#define MAPFILE_ERR_INVALID_ARG -2
+#define MAPFILE_ERR_INVALID_ARG (-2)
 
 /**
  * offset/len outside the mapping, or offset + len overflows.
  */
-#define MAPFILE_ERR_OUT_OF_BOUNDS -3
+#define MAPFILE_ERR_OUT_OF_BOUNDS (-3)
 
 /**
  * The path does not exist.
  */
-#define MAPFILE_ERR_NOT_FOUND -4
+#define MAPFILE_ERR_NOT_FOUND (-4)
 
 /**
  * Permission denied (EACCES / EPERM / EROFS).
  */
-#define MAPFILE_ERR_PERMISSION -5
+#define MAPFILE_ERR_PERMISSION (-5)
 
 /**
  * `mapfile_create` on a path that already exists.
  */
-#define MAPFILE_ERR_EXISTS -6
+#define MAPFILE_ERR_EXISTS (-6)
 
 /**
  * A write, mutable slice, resize or atomic store on a mapping that cannot do it.
  */
-#define MAPFILE_ERR_READ_ONLY -7
+#define MAPFILE_ERR_READ_ONLY (-7)
 
 /**
  * The file shrank under the mapping; the bytes asked for are gone.
  */
-#define MAPFILE_ERR_TRUNCATED -8
+#define MAPFILE_ERR_TRUNCATED (-8)
 
 /**
  * Atomic access at an offset not aligned to its width.
  */
-#define MAPFILE_ERR_MISALIGNED -9
+#define MAPFILE_ERR_MISALIGNED (-9)
 
 /**
  * Out of memory or address space, or over the mlock limit.
  */
-#define MAPFILE_ERR_NO_MEMORY -10
+#define MAPFILE_ERR_NO_MEMORY (-10)
 
 /**
  * No space left (ENOSPC / EDQUOT / EFBIG) while creating or growing a file.
  */
-#define MAPFILE_ERR_NO_SPACE -11
+#define MAPFILE_ERR_NO_SPACE (-11)
 
 /**
  * The object cannot be mapped (directory, pipe, device) or the feature is absent here.
  */
-#define MAPFILE_ERR_UNSUPPORTED -12
+#define MAPFILE_ERR_UNSUPPORTED (-12)
 
 /**
  * Any other operating-system failure (errno tells which).
  */
-#define MAPFILE_ERR_IO -13
+#define MAPFILE_ERR_IO (-13)
 
 /**
  * A bug inside the library was caught at the API boundary (never a crash).
  */
-#define MAPFILE_ERR_INTERNAL -14
+#define MAPFILE_ERR_INTERNAL (-14)
 
 #ifdef __cplusplus
 extern "C" {
-#endif // __cplusplus
+#endif /* __cplusplus */
 
 /**
  * Current length of the window in bytes (0 for NULL or an empty file).
@@ -706,13 +701,16 @@ const char *mapfile_strerror(mapfile_status code);
 /**
  * This thread's last failure in words, naming the function and the cause (for example
  * "mapfile_open: open(\"/x\"): No such file or directory (os error 2)"); "" if this thread has
- * had no failure. Never NULL. The text stays valid until this thread's next failing call; copy it
- * to keep it. Thread safety: per thread; other threads' failures never show here.
+ * had no failure. Never NULL. The pointer stays valid for the life of the calling thread: each
+ * failure on this thread rewrites the text in place (at most 1023 bytes; longer messages are
+ * cut), so it is safe to fetch it in the same expression as the failing call. Copy the text to
+ * keep it past the thread's next failure. Thread safety: per thread; other threads' failures
+ * never show here.
  */
 const char *mapfile_last_error_message(void);
 
 #ifdef __cplusplus
-}  // extern "C"
-#endif  // __cplusplus
+}  /* extern "C" */
+#endif  /* __cplusplus */
 
 #endif  /* MAPFILE_H */

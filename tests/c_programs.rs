@@ -28,13 +28,19 @@ fn c_size_and_durability_tests() {
 }
 
 #[test]
+fn c_hostile_input_tests() {
+    run_c_test("test_hostile");
+}
+
+#[test]
 fn c_thread_tests() {
     run_c_test("test_threads");
 }
 
+/// Header hygiene: C89 and gnu89 under -pedantic (legacy code bases), parenthesised status macros.
 #[test]
 fn header_compiles_as_c_and_cxx_and_twice() {
-    for standard in ["-std=c99", "-std=c11"] {
+    for standard in ["-std=c89", "-std=gnu89", "-std=c99", "-std=c11"] {
         compile_and_run_snippet("header_c", "tests/c/header_twice.c", &[standard], "c");
     }
     for standard in ["-std=c++11", "-std=c++17"] {

@@ -26,7 +26,31 @@ fn generate() -> String {
         .generate()
         .expect("cbindgen generates the header")
         .write(&mut out);
-    String::from_utf8(out).expect("the header is UTF-8")
+    c89_clean(&String::from_utf8(out).expect("the header is UTF-8"))
+}
+
+/// Two fixes to what cbindgen writes, so the header builds as C89 (legacy code bases):
+/// `#define MAPFILE_ERR_NULL_ARG -1` becomes `(-1)`, so that `x-MAPFILE_ERR_NULL_ARG` or
+/// `sizeof MAPFILE_ERR_NULL_ARG` mean what they say; and its `// __cplusplus` trailers become
+/// `/* __cplusplus */` (C89 has no `//` comments).
+fn c89_clean(header: &str) -> String {
+    header
+        .lines()
+        .map(|line| {
+            let mut words = line.splitn(3, ' ');
+            match (words.next(), words.next(), words.next()) {
+                (Some("#define"), Some(name), Some(value)) if value.starts_with('-') => {
+                    format!("#define {name} ({value})\n")
+                }
+                _ => match line.split_once("//") {
+                    Some((code, comment)) if !line.trim_start().starts_with('*') => {
+                        format!("{code}/* {} */\n", comment.trim())
+                    }
+                    _ => format!("{line}\n"),
+                },
+            }
+        })
+        .collect()
 }
 
 #[test]
@@ -51,4 +75,41 @@ fn header_is_current() {
             "include/mapfile.h is out of date with src/ffi ({line}); run `MAPFILE_BLESS=1 cargo test --test header` and commit it"
         );
     }
+}
+
+/// Header hygiene: every name the header defines is the library's own (`mapfile_`/`MAPFILE_`);
+/// no internal Rust constant leaks into a C program's namespace.
+#[test]
+fn header_defines_only_prefixed_names() {
+    let header =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("include/mapfile.h"))
+            .expect("reading include/mapfile.h");
+    let mut foreign = Vec::new();
+    for line in header.lines() {
+        let name = if let Some(rest) = line.strip_prefix("#define ") {
+            rest.split_whitespace().next()
+        } else if line.starts_with("typedef ") || line.starts_with("struct ") {
+            line.trim_end_matches([';', '{', ' '])
+                .rsplit([' ', '*'])
+                .next()
+        } else if let Some(open) = line
+            .find('(')
+            .filter(|_| !line.starts_with(' ') && !line.starts_with('#'))
+        {
+            line[..open].rsplit([' ', '*']).next()
+        } else {
+            None
+        };
+        if let Some(name) = name.filter(|n| !n.is_empty()) {
+            let ours =
+                name.starts_with("mapfile_") || name.starts_with("MAPFILE_") || name == "MAPFILE_H";
+            if !ours {
+                foreign.push(line.to_string());
+            }
+        }
+    }
+    assert!(
+        foreign.is_empty(),
+        "names without the mapfile prefix in the header: {foreign:#?}"
+    );
 }

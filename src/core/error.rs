@@ -43,12 +43,10 @@ pub enum Error {
     #[error("the file shrank under the mapping: {detail}")]
     Truncated { detail: String },
 
-    #[error("{operation} at file offset {file_offset} is not aligned to {width} bytes")]
-    Misaligned {
-        operation: &'static str,
-        file_offset: u64,
-        width: u64,
-    },
+    #[error(
+        "the {width}-byte atomic at file offset {file_offset} is not aligned to {width} bytes"
+    )]
+    Misaligned { file_offset: u64, width: u64 },
 
     #[error("{0}")]
     Unsupported(String),
@@ -63,6 +61,10 @@ pub enum Error {
 
     #[error("internal error: {0}")]
     Internal(String),
+
+    /// A retry loop gave up (the file system kept changing under it): IO, errno EAGAIN.
+    #[error("{0}")]
+    GaveUp(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -73,6 +75,18 @@ impl Error {
         Error::Os {
             context: context.into(),
             source,
+        }
+    }
+
+    /// Names the file in an OS failure's context ("mmap of 10 bytes" -> "mmap of 10 bytes of the
+    /// file \"/x\""); other errors are returned as they are.
+    pub fn of_file(self, path: &std::path::Path) -> Error {
+        match self {
+            Error::Os { context, source } => Error::Os {
+                context: format!("{context} of the file {:?}", path.display().to_string()),
+                source,
+            },
+            other => other,
         }
     }
 
@@ -90,6 +104,7 @@ impl Error {
             Error::Misaligned { .. } => ErrorKind::Misaligned,
             Error::Unsupported(_) => ErrorKind::Unsupported,
             Error::Internal(_) => ErrorKind::Internal,
+            Error::GaveUp(_) => ErrorKind::Io,
             Error::Os { source, .. } => kind_of_errno(source.raw_os_error().unwrap_or(0)),
         }
     }
@@ -105,6 +120,7 @@ impl Error {
             Error::Truncated { .. } => libc::EFAULT,
             Error::Unsupported(_) => libc::ENOTSUP,
             Error::Internal(_) => libc::EIO,
+            Error::GaveUp(_) => libc::EAGAIN,
         }
     }
 }

@@ -41,7 +41,11 @@ pub(crate) fn after_write(mapping: &Mapping, offset: u64, len: u64) {
 
 /// The background flusher of EVERY_MILLIS: holds only a weak reference, and stops as soon as
 /// the mapping is dropped (the sender it listens to disconnects).
-pub(crate) fn start_background_flusher(mapping: &Arc<Mapping>, millis: u64) -> mpsc::Sender<()> {
+/// Failing to start the thread is NO_MEMORY (never a panic: a C library writes nothing to stderr).
+pub(crate) fn start_background_flusher(
+    mapping: &Arc<Mapping>,
+    millis: u64,
+) -> Result<mpsc::Sender<()>> {
     let (stop, stopped) = mpsc::channel::<()>();
     let weak: Weak<Mapping> = Arc::downgrade(mapping);
     let interval = Duration::from_millis(millis.max(1));
@@ -59,8 +63,15 @@ pub(crate) fn start_background_flusher(mapping: &Arc<Mapping>, millis: u64) -> m
                 let _ = mapping.flush();
             }
         })
-        .expect("spawning the flusher thread");
-    stop
+        .map_err(|e| {
+            let errno = e.raw_os_error().unwrap_or(libc::ENOMEM);
+            let cause = std::io::Error::from_raw_os_error(match errno {
+                libc::EAGAIN => libc::ENOMEM,
+                other => other,
+            });
+            Error::os("starting the EVERY_MILLIS flusher thread", cause)
+        })?;
+    Ok(stop)
 }
 
 impl Mapping {

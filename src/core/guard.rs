@@ -40,7 +40,7 @@ use super::error::{Error, Result};
 const SLOTS: usize = 1 << 16;
 
 /// `Entry::lost_from` before anything is lost.
-pub const NOTHING_LOST: u64 = u64::MAX;
+pub(crate) const NOTHING_LOST: u64 = u64::MAX;
 
 /// Why bytes of a mapping are gone (the first cause wins).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -158,8 +158,21 @@ fn map_flags(mode: Mode) -> (libc::c_int, libc::c_int) {
     }
 }
 
-fn round_up(value: u64, page: u64) -> u64 {
-    value.div_ceil(page) * page
+/// `value` rounded up to a multiple of `page`, or None when that does not fit in a u64.
+fn round_up(value: u64, page: u64) -> Option<u64> {
+    value.div_ceil(page).checked_mul(page)
+}
+
+/// The most address space one mapping may ask for: a length the kernel and Rust's pointer
+/// arithmetic (isize) can both represent. Anything larger is NO_MEMORY before any mmap.
+fn address_space_len(len: u64, what: &str) -> Result<usize> {
+    match usize::try_from(len) {
+        Ok(bytes) if bytes <= isize::MAX as usize => Ok(bytes),
+        _ => Err(Error::os(
+            format!("{what}: {len} bytes do not fit in the address space"),
+            io::Error::from_raw_os_error(libc::ENOMEM),
+        )),
+    }
 }
 
 impl Region {
@@ -167,14 +180,16 @@ impl Region {
     /// a reservation up to `max_len` when the options ask for one, else a plain mapping of
     /// `capacity` bytes (pages past the end of the file are never touched by the library).
     fn map(file: &File, options: &Options, offset: u64, len: u64, capacity: u64) -> Result<Region> {
-        let too_big = || Error::os("mmap", io::Error::from_raw_os_error(libc::ENOMEM));
         let page = guard::page_size() as u64;
         let lead = offset % page;
         if options.max_len > len {
             return Region::map_reserved(file, options, offset, len);
         }
         let len = capacity;
-        let len_usize = usize::try_from(len).map_err(|_| too_big())?;
+        let len_usize = address_space_len(
+            len.saturating_add(lead),
+            "mapping the window",
+        )? - lead as usize;
         let mut builder = MmapOptions::new();
         builder.offset(offset).len(len_usize);
         if options.populate {
@@ -210,12 +225,14 @@ impl Region {
     fn map_reserved(file: &File, options: &Options, offset: u64, len: u64) -> Result<Region> {
         let page = guard::page_size() as u64;
         let lead = offset % page;
-        let reserve = usize::try_from(round_up(lead + options.max_len, page)).map_err(|_| {
-            Error::os(
-                "reserving address space",
-                io::Error::from_raw_os_error(libc::ENOMEM),
-            )
-        })?;
+        // Checked: a max_len near UINT64_MAX must never wrap into a small reservation that the
+        // file would then be mapped past (MAP_FIXED over memory the library does not own).
+        let reserve = address_space_len(
+            lead.checked_add(options.max_len)
+                .and_then(|bytes| round_up(bytes, page))
+                .unwrap_or(u64::MAX),
+            "reserving address space for max_len",
+        )?;
         // SAFETY: a fresh anonymous PROT_NONE reservation; no existing memory is touched.
         let base = unsafe {
             libc::mmap(
@@ -287,17 +304,28 @@ impl Region {
         if len <= mapped {
             return Ok(());
         }
-        let Storage::Reserved { base, .. } = self.storage else {
+        let Storage::Reserved {
+            base,
+            len: reserved,
+        } = self.storage
+        else {
             return Ok(());
         };
         let page = guard::page_size() as u64;
         let lead = self.window as u64 - base as u64;
+        // len <= capacity (the caller's check) keeps `to` inside the reservation; checked anyway,
+        // since a MAP_FIXED past it would replace memory the library does not own.
         let from = if mapped == 0 {
             0
         } else {
-            round_up(lead + mapped, page)
+            round_up(lead + mapped, page).unwrap_or(u64::MAX)
         };
-        let to = round_up(lead + len, page);
+        let to = round_up(lead + len, page).unwrap_or(u64::MAX);
+        if len > self.capacity || to > reserved as u64 {
+            return Err(Error::Internal(format!(
+                "mapping {len} bytes into a reservation of {reserved}"
+            )));
+        }
         if to > from {
             let (prot, share) = map_flags(options.mode);
             let mut flags = share | libc::MAP_FIXED;
@@ -505,6 +533,7 @@ fn open_fd(path: &CString, flags: libc::c_int, create_mode: libc::mode_t) -> io:
 /// SIGBUS at the first write), falling back to ftruncate where the filesystem cannot allocate.
 fn reserve_size(file: &File, current: u64, size: u64) -> io::Result<()> {
     if size > current {
+        within_file_size_limit(size)?;
         let length = (size - current) as libc::off_t;
         // SAFETY: valid fd; fallocate mode 0 allocates and extends the file size.
         let result =
@@ -519,6 +548,23 @@ fn reserve_size(file: &File, current: u64, size: u64) -> io::Result<()> {
         }
     }
     file.set_len(size)
+}
+
+/// EFBIG when `size` is over this process's file size limit (RLIMIT_FSIZE, `ulimit -f`): checked
+/// before growing, because growing past it raises SIGXFSZ, whose default action kills the process.
+fn within_file_size_limit(size: u64) -> io::Result<()> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one rlimit into our local.
+    if unsafe { libc::getrlimit(libc::RLIMIT_FSIZE, &mut limit) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if limit.rlim_cur != libc::RLIM_INFINITY && size > limit.rlim_cur {
+        return Err(io::Error::from_raw_os_error(libc::EFBIG));
+    }
+    Ok(())
 }
 
 /// Creates a file of `size` bytes that appears at `path` only once it has its size, failing with
@@ -593,33 +639,53 @@ fn open_file(path: &Path, options: &Options) -> Result<(File, bool)> {
         Disposition::OpenOrCreate => {
             // Race-free: either we open an existing file (never truncated, never grown) or our
             // creation wins with O_EXCL semantics. A file deleted between the two steps is retried.
+            // A dangling symlink is followed and its target created, as open(O_CREAT) does.
+            let mut target = c_path;
+            let mut links_followed = 0;
             for _ in 0..64 {
-                match open_fd(&c_path, flags, 0) {
+                match open_fd(&target, flags, 0) {
                     Ok(file) => return Ok((file, false)),
                     Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
                     Err(e) => return Err(opening(e)),
                 }
-                match create_new(&c_path, options.create_size) {
+                match create_new(&target, options.create_size) {
                     Ok(file) => return Ok((file, true)),
                     Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {}
                     Err(e) => return Err(creating(e)),
                 }
+                // Open said ENOENT, create said EEXIST: a symlink to nothing, or a race.
+                if let Some(next) = dangling_link_target(&target) {
+                    links_followed += 1;
+                    if links_followed > 40 {
+                        return Err(opening(io::Error::from_raw_os_error(libc::ELOOP)));
+                    }
+                    target = next;
+                }
             }
-            Err(Error::os(
-                format!(
-                    "open_or_create({}): the file keeps appearing and disappearing",
-                    describe(path)
-                ),
-                io::Error::from_raw_os_error(libc::EAGAIN),
-            ))
+            Err(Error::GaveUp(format!(
+                "opening or creating the file {}: it kept appearing and disappearing (64 tries)",
+                describe(path)
+            )))
         }
     }
+}
+
+/// Where the symlink at `path` points (relative targets taken from the link's directory), or None
+/// when `path` is not a symlink.
+fn dangling_link_target(path: &CString) -> Option<CString> {
+    let link = Path::new(std::ffi::OsStr::from_bytes(path.as_bytes()));
+    let target = std::fs::read_link(link).ok()?;
+    let resolved = match link.parent() {
+        Some(directory) if target.is_relative() => directory.join(target),
+        _ => target,
+    };
+    CString::new(resolved.as_os_str().as_bytes()).ok()
 }
 
 fn file_size(file: &File) -> Result<u64> {
     file.metadata()
         .map(|m| m.len())
-        .map_err(|e| Error::os("fstat", e))
+        .map_err(|e| Error::os("fstat of the mapped file", e))
 }
 
 impl Mapping {
@@ -647,10 +713,12 @@ impl Mapping {
             }
         }
         let (file, created) = open_file(path, options)?;
-        let metadata = file.metadata().map_err(|e| Error::os("fstat", e))?;
+        let metadata = file
+            .metadata()
+            .map_err(|e| Error::os("fstat", e).of_file(path))?;
         if !metadata.file_type().is_file() {
             return Err(Error::Unsupported(format!(
-                "{} is not a regular file and cannot be mapped",
+                "the path {} is not a regular file and cannot be mapped",
                 describe(path)
             )));
         }
@@ -662,7 +730,9 @@ impl Mapping {
             check_range(options.offset, options.len, size)?;
             options.len
         };
-        let region = Box::new(Region::map(&file, options, options.offset, len, len)?);
+        let region = Box::new(
+            Region::map(&file, options, options.offset, len, len).map_err(|e| e.of_file(path))?,
+        );
         let mapping = Arc::new(Mapping {
             current: Current {
                 sequence: AtomicU64::new(0),
@@ -683,7 +753,7 @@ impl Mapping {
         });
         if let FlushPolicy::EveryMillis(millis) = options.flush_policy {
             if options.mode == Mode::ReadWrite {
-                let stop = flush::start_background_flusher(&mapping, millis);
+                let stop = flush::start_background_flusher(&mapping, millis)?;
                 *mapping._flusher.lock().unwrap_or_else(|p| p.into_inner()) = Some(stop);
             }
         }
@@ -846,6 +916,9 @@ impl Mapping {
         let view = self.view();
         let len = destination.len() as u64;
         check_range(offset, len, view.len)?;
+        if len == 0 {
+            return Ok(()); // touches nothing, so nothing can be lost
+        }
         if !guard::faults_recoverable() {
             return self.pread(offset, destination);
         }
@@ -861,7 +934,10 @@ impl Mapping {
         let view = self.view();
         let len = source.len() as u64;
         check_range(offset, len, view.len)?;
-        self.require_writable("mapfile_write")?;
+        self.require_writable("writing")?;
+        if len == 0 {
+            return Ok(()); // touches nothing, so nothing can be lost
+        }
         self.mark_dirty();
         if !guard::faults_recoverable() && self.options.mode == Mode::ReadWrite {
             return self.pwrite(offset, source);
@@ -936,7 +1012,15 @@ impl Mapping {
             return Ok(());
         }
         if !guard::faults_recoverable() {
-            // No handler: touching could raise SIGBUS, so ask the kernel to read the pages in.
+            // No handler: touching could raise SIGBUS, so ask the kernel to read the pages in,
+            // after answering TRUNCATED for lost bytes as the guarded touch would.
+            let end = self.options.offset + offset + len;
+            let size = file_size(&self.file)?;
+            if size < end {
+                return Err(Error::Truncated {
+                    detail: format!("the file {} now ends at byte {size}", describe(&self.path)),
+                });
+            }
             return self.advise(Advice::WillNeed, offset, len);
         }
         let page = guard::page_size();
@@ -1130,20 +1214,15 @@ impl Mapping {
         offset: u64,
         width: u64,
         mutating: bool,
-        operation: &'static str,
     ) -> Result<(View<'_>, *mut u8)> {
         let view = self.view();
         check_range(offset, width, view.len)?;
         let file_offset = self.options.offset + offset;
         if file_offset % width != 0 {
-            return Err(Error::Misaligned {
-                operation,
-                file_offset,
-                width,
-            });
+            return Err(Error::Misaligned { file_offset, width });
         }
         if mutating {
-            self.require_writable(operation)?;
+            self.require_writable("an atomic update")?;
             self.mark_dirty();
         }
         // SAFETY: inside the window.
@@ -1155,10 +1234,9 @@ impl Mapping {
         &self,
         offset: u64,
         mutating: bool,
-        name: &'static str,
         operation: impl FnOnce(&std::sync::atomic::AtomicU64) -> R,
     ) -> Result<R> {
-        let (view, pointer) = self.atomic_pointer(offset, 8, mutating, name)?;
+        let (view, pointer) = self.atomic_pointer(offset, 8, mutating)?;
         self.guarded(view, offset, 8, |_| {
             // SAFETY: 8 mapped bytes, 8-aligned (file offsets and mapping addresses agree modulo
             // the page size); other processes use the same bytes only atomically (the contract).
@@ -1170,10 +1248,9 @@ impl Mapping {
         &self,
         offset: u64,
         mutating: bool,
-        name: &'static str,
         operation: impl FnOnce(&AtomicU32) -> R,
     ) -> Result<R> {
-        let (view, pointer) = self.atomic_pointer(offset, 4, mutating, name)?;
+        let (view, pointer) = self.atomic_pointer(offset, 4, mutating)?;
         self.guarded(view, offset, 4, |_| {
             // SAFETY: as for `atomic_u64`, with 4 bytes.
             operation(unsafe { AtomicU32::from_ptr(pointer.cast()) })
@@ -1218,7 +1295,7 @@ impl Mapping {
             })?;
         if self.options.mode != Mode::ReadWrite {
             return Err(Error::ReadOnly {
-                operation: "mapfile_resize",
+                operation: "resizing",
                 mode: self.options.mode.name(),
                 also_cow: "",
             });

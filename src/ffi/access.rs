@@ -4,9 +4,9 @@ use std::ffi::c_void;
 
 use super::boundary::{non_null, on};
 use super::handle::borrow;
-use super::status::mapfile_status;
+use super::status::{mapfile_status, Failure};
 use super::types::mapfile_t;
-use crate::core::Mapping;
+use crate::core::{check_range, Mapping};
 
 /// Current length of the window in bytes (0 for NULL or an empty file).
 /// Thread safety: may be called concurrently with every call but mapfile_close.
@@ -82,7 +82,9 @@ pub extern "C" fn mapfile_read(
 ) -> mapfile_status {
     on("mapfile_read", m, |mapping| {
         non_null(dst, "dst")?;
-        // SAFETY: the caller provides `len` writable bytes at dst.
+        within_window(mapping, offset, len)?;
+        // SAFETY: the caller provides `len` writable bytes at dst, and len fits the window (so
+        // it is at most isize::MAX, as a slice requires).
         let destination = unsafe { std::slice::from_raw_parts_mut(dst.cast::<u8>(), len) };
         Ok(mapping.read(offset, destination)?)
     })
@@ -105,7 +107,8 @@ pub extern "C" fn mapfile_write(
 ) -> mapfile_status {
     on("mapfile_write", m, |mapping| {
         non_null(src, "src")?;
-        // SAFETY: the caller provides `len` readable bytes at src.
+        within_window(mapping, offset, len)?;
+        // SAFETY: the caller provides `len` readable bytes at src; len fits the window.
         let source = unsafe { std::slice::from_raw_parts(src.cast::<u8>(), len) };
         Ok(mapping.write(offset, source)?)
     })
@@ -130,13 +133,26 @@ pub extern "C" fn mapfile_find(
     on("mapfile_find", m, |mapping| {
         non_null(needle, "needle")?;
         non_null(out_pos, "out_pos")?;
-        // SAFETY: the caller provides `needle_len` readable bytes at needle.
-        let needle = unsafe { std::slice::from_raw_parts(needle.cast::<u8>(), needle_len) };
-        let found = mapping.find(from, needle)?;
+        let window = mapping.len();
+        check_range(from, 0, window)?;
+        let found = if needle_len as u64 > window - from {
+            None // cannot fit: absent, without reading the caller's needle at all
+        } else {
+            // SAFETY: the caller provides `needle_len` readable bytes at needle; needle_len fits
+            // the window, so it is at most isize::MAX.
+            let needle = unsafe { std::slice::from_raw_parts(needle.cast::<u8>(), needle_len) };
+            mapping.find(from, needle)?
+        };
         // SAFETY: non-null out pointer from the caller.
         unsafe { *out_pos = found.unwrap_or(super::types::MAPFILE_NPOS) };
         Ok(())
     })
+}
+
+/// `[offset, offset + len)` fits the window now: checked before a slice is built over the caller's
+/// buffer of `len` bytes (the core checks again against the view it works on).
+fn within_window(mapping: &Mapping, offset: u64, len: usize) -> Result<(), Failure> {
+    Ok(check_range(offset, len as u64, mapping.len())?)
 }
 
 /// Guarded count of the bytes equal to `byte` in `[offset, offset + len)` (SIMD, memchr).
@@ -167,7 +183,6 @@ trait AtomicWord: Copy {
         mapping: &Mapping,
         offset: u64,
         mutating: bool,
-        function: &'static str,
         operation: impl FnOnce(&Self::Cell) -> R,
     ) -> crate::core::Result<R>;
     type Cell;
@@ -185,10 +200,9 @@ macro_rules! atomic_word {
                 mapping: &Mapping,
                 offset: u64,
                 mutating: bool,
-                function: &'static str,
                 operation: impl FnOnce(&$cell) -> R,
             ) -> crate::core::Result<R> {
-                mapping.$method(offset, mutating, function, operation)
+                mapping.$method(offset, mutating, operation)
             }
             fn load(cell: &$cell) -> Self {
                 cell.load(SeqCst)
@@ -219,7 +233,7 @@ fn atomic_load<T: AtomicWord>(
 ) -> mapfile_status {
     on(function, m, |mapping| {
         non_null(out, "out")?;
-        let value = T::apply(mapping, offset, false, function, T::load)?;
+        let value = T::apply(mapping, offset, false, T::load)?;
         // SAFETY: non-null out pointer from the caller.
         unsafe { *out = value };
         Ok(())
@@ -233,7 +247,7 @@ fn atomic_store<T: AtomicWord>(
     value: T,
 ) -> mapfile_status {
     on(function, m, |mapping| {
-        Ok(T::apply(mapping, offset, true, function, |cell| {
+        Ok(T::apply(mapping, offset, true, |cell| {
             T::store(cell, value)
         })?)
     })
@@ -247,9 +261,7 @@ fn atomic_fetch_add<T: AtomicWord>(
     out_old: *mut T,
 ) -> mapfile_status {
     on(function, m, |mapping| {
-        let old = T::apply(mapping, offset, true, function, |cell| {
-            T::fetch_add(cell, delta)
-        })?;
+        let old = T::apply(mapping, offset, true, |cell| T::fetch_add(cell, delta))?;
         if !out_old.is_null() {
             // SAFETY: non-null out pointer from the caller.
             unsafe { *out_old = old };
@@ -268,7 +280,7 @@ fn atomic_compare_exchange<T: AtomicWord>(
 ) -> mapfile_status {
     on(function, m, |mapping| {
         non_null(out_actual, "out_actual")?;
-        let found = T::apply(mapping, offset, true, function, |cell| {
+        let found = T::apply(mapping, offset, true, |cell| {
             T::compare_exchange(cell, expected, desired)
         })?;
         // SAFETY: non-null out pointer from the caller.

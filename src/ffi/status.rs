@@ -1,7 +1,7 @@
 //! Status codes, their texts, the per-thread failure message, and errno.
 
-use std::cell::RefCell;
-use std::ffi::{c_char, CString};
+use std::cell::UnsafeCell;
+use std::ffi::c_char;
 
 use crate::core::{Error, ErrorKind};
 
@@ -71,8 +71,32 @@ pub fn status_of_kind(kind: ErrorKind) -> mapfile_status {
     }
 }
 
+/// Room for one message, NUL included; longer messages are cut at a character boundary.
+const MESSAGE_CAPACITY: usize = 1024;
+
 thread_local! {
-    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+    /// This thread's last failure message, NUL-terminated, rewritten in place: the pointer handed
+    /// out by `mapfile_last_error_message` stays valid for the life of the thread, so the worst
+    /// a caller can see is a newer message, never freed memory.
+    static LAST_ERROR: UnsafeCell<[u8; MESSAGE_CAPACITY]> =
+        const { UnsafeCell::new([0; MESSAGE_CAPACITY]) };
+}
+
+/// Writes `text` into this thread's message buffer (cut to fit; a NUL inside shows as `?`).
+fn set_last_error(text: &str) {
+    let mut end = text.len().min(MESSAGE_CAPACITY - 1);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    LAST_ERROR.with(|cell| {
+        // SAFETY: the buffer is this thread's own, and no reference into it is alive: C callers
+        // hold only a raw pointer, which sees the bytes change (the documented behaviour).
+        let buffer = unsafe { &mut *cell.get() };
+        for (slot, &byte) in buffer.iter_mut().zip(&text.as_bytes()[..end]) {
+            *slot = if byte == 0 { b'?' } else { byte };
+        }
+        buffer[end] = 0;
+    });
 }
 
 /// Records `failure` for this thread, sets errno, and returns its status code.
@@ -91,8 +115,7 @@ pub fn report(function: &str, failure: Failure) -> mapfile_status {
             format!("{function}: {error}"),
         ),
     };
-    let text = CString::new(text.replace('\0', "\\0")).unwrap_or_default();
-    LAST_ERROR.with(|last| *last.borrow_mut() = text);
+    set_last_error(&text);
     // Last, so nothing above can clobber it.
     // SAFETY: errno is this thread's own variable.
     unsafe { *libc::__errno_location() = errno };
@@ -101,7 +124,7 @@ pub fn report(function: &str, failure: Failure) -> mapfile_status {
 
 /// Text of this thread's last failure ("" if none).
 pub fn last_error_message() -> *const c_char {
-    LAST_ERROR.with(|last| last.borrow().as_ptr())
+    LAST_ERROR.with(|cell| cell.get().cast::<c_char>().cast_const())
 }
 
 /// Static text of a status code.
@@ -139,8 +162,11 @@ pub extern "C" fn mapfile_strerror(code: mapfile_status) -> *const c_char {
 
 /// This thread's last failure in words, naming the function and the cause (for example
 /// "mapfile_open: open(\"/x\"): No such file or directory (os error 2)"); "" if this thread has
-/// had no failure. Never NULL. The text stays valid until this thread's next failing call; copy it
-/// to keep it. Thread safety: per thread; other threads' failures never show here.
+/// had no failure. Never NULL. The pointer stays valid for the life of the calling thread: each
+/// failure on this thread rewrites the text in place (at most 1023 bytes; longer messages are
+/// cut), so it is safe to fetch it in the same expression as the failing call. Copy the text to
+/// keep it past the thread's next failure. Thread safety: per thread; other threads' failures
+/// never show here.
 #[no_mangle]
 pub extern "C" fn mapfile_last_error_message() -> *const c_char {
     last_error_message()

@@ -147,10 +147,37 @@ pub fn run_c_test(name: &str) {
         .find(|l| l.contains(" passed, "))
         .unwrap_or("");
     assert!(
-        summary.ends_with(" 0 failed") && !summary.starts_with("0 passed"),
+        summary.contains(" passed, 0 failed") && !summary.starts_with("0 passed"),
         "{name}: unexpected summary {summary:?}"
     );
+    report_skipped(name, &stdout, &stderr);
     let _ = std::fs::remove_dir_all(&scratch);
+}
+
+/// Skipped C tests are never silent: their lines (and the reasons printed on stderr) are appended
+/// to target/skipped-tests.txt, which `make test` prints at the end.
+pub fn report_skipped(name: &str, stdout: &str, stderr: &str) {
+    let lines: Vec<&str> = stdout
+        .lines()
+        .chain(stderr.lines())
+        .filter(|line| line.contains("SKIPPED"))
+        .collect();
+    if lines.is_empty() {
+        return;
+    }
+    let path = root().join("target/skipped-tests.txt");
+    let text: String = lines
+        .iter()
+        .map(|line| format!("{name}: {}\n", line.trim()))
+        .collect();
+    eprint!("{text}");
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = std::io::Write::write_all(&mut file, text.as_bytes());
+    }
 }
 
 /// Compiles a standalone source with extra flags and runs it (for header checks).
