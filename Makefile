@@ -1,7 +1,8 @@
 # The two set-up commands of the README. Needs only the Rust toolchain, a C compiler and python3.
 #   make demo   builds libmapfile (release), compiles two C examples against it, runs them on real files
 #   make test   runs every test: Rust, C programs, examples, header check, dlopen, Python binding,
-#               valgrind memcheck of the C tests, and the CMake/pkg-config integration (valgrind
+#               valgrind memcheck of the C tests, the C tests under ASan+UBSan (library built with
+#               nightly -Zsanitizer=address when nightly is there), and the CMake/pkg-config integration (valgrind
 #               and cmake: .ci/run installs them; without them those parts say loudly that they
 #               were skipped)
 CC ?= cc
@@ -33,6 +34,7 @@ test:
 	else \
 		echo "SKIPPED: the valgrind memcheck runs: valgrind is not installed (apt-get install valgrind; .ci/run does)"; \
 	fi
+	scripts/test-sanitizers.sh
 	@if command -v cmake >/dev/null 2>&1; then \
 		scripts/test-cmake-integration.sh; \
 	else \

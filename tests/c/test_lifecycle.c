@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "observe.h"
 
 TEST(open_maps_the_whole_file_in_every_mode) {
     const char *path = scratch_path("modes");
@@ -315,14 +316,23 @@ TEST(copy_on_write_changes_never_reach_the_file) {
     CHECK(untouched);
 }
 
+/* MAPFILE_FLAG_POPULATE maps every page of the window at open (its page-table entries are
+ * resident before anything touches it); without the flag, nothing is. */
 TEST(populate_flag_opens_a_prefaulted_window) {
     const char *path = scratch_path("populate");
     CHECK(write_pattern_file(path, 1 << 20) == 0);
     mapfile_options options;
     mapfile_options_init(&options);
-    options.flags = MAPFILE_FLAG_POPULATE;
     mapfile_t *m = NULL;
+    const uint8_t *window = NULL;
     CHECK_OK(mapfile_open_with(path, &options, &m));
+    CHECK_OK(mapfile_slice(m, 0, 1 << 20, &window));
+    CHECK(resident_bytes_of_mapping(window) == 0);
+    CHECK_OK(mapfile_close(m));
+    options.flags = MAPFILE_FLAG_POPULATE;
+    CHECK_OK(mapfile_open_with(path, &options, &m));
+    CHECK_OK(mapfile_slice(m, 0, 1 << 20, &window));
+    CHECK(resident_bytes_of_mapping(window) >= 1 << 20);
     uint64_t count = 0;
     CHECK_OK(mapfile_count_byte(m, 0, 1 << 20, pattern_byte(77), &count));
     CHECK(count > 0);

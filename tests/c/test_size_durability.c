@@ -8,40 +8,66 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "observe.h"
 
-/* 5. flush returns after the bytes reached the file (msync MS_SYNC). */
+/* 5. flush returns after the bytes reached stable storage: msync MS_SYNC over the written bytes,
+ * plus fdatasync after a size change (counted through the interposed calls of observe.h). */
 TEST(flush_writes_reach_the_file) {
     const char *path = scratch_path("flush");
     mapfile_t *m = NULL;
+    const uint8_t *window = NULL;
     CHECK_OK(mapfile_create(path, 3 * 4096, &m));
+    CHECK_OK(mapfile_slice(m, 0, 3 * 4096, &window));
     CHECK_OK(mapfile_write(m, 5000, "durable", 7));
+    observe_reset();
     CHECK_OK(mapfile_flush(m));
     CHECK(file_bytes_equal(path, 5000, "durable", 7));
+    CHECK(observed.msyncs == 1 && last_msync_covered(window, 3 * 4096, MS_SYNC));
+    CHECK(observed.fdatasyncs == 1); /* the file was created: its size must be durable too */
     CHECK_OK(mapfile_write(m, 9000, "ranged", 6));
+    observe_reset();
     CHECK_OK(mapfile_flush_range(m, 9000, 6));
     CHECK(file_bytes_equal(path, 9000, "ranged", 6));
+    CHECK(observed.msyncs == 1 && last_msync_covered(window + 9000, 6, MS_SYNC));
+    CHECK(observed.last_msync.end - observed.last_msync.start <= 4096); /* the range, not all */
+    CHECK(observed.fdatasyncs == 0);                                    /* size unchanged since */
     CHECK_OK(mapfile_write(m, 100, "async", 5));
+    observe_reset();
     CHECK_OK(mapfile_flush_async(m));
     CHECK(file_bytes_equal(path, 100, "async", 5));
+    CHECK(observed.msyncs == 1 && last_msync_covered(window, 3 * 4096, MS_ASYNC));
+    CHECK_OK(mapfile_resize(m, 5 * 4096));
+    observe_reset();
+    CHECK_OK(mapfile_flush(m));
+    CHECK(observed.msyncs == 1 && observed.fdatasyncs == 1); /* resized: fdatasync again */
+    /* close flushes what was written since */
+    CHECK_OK(mapfile_write(m, 7, "closing", 7));
+    observe_reset();
     CHECK_OK(mapfile_close(m));
+    CHECK(observed.msyncs == 1 && observed.last_msync.flags == MS_SYNC);
+    CHECK(file_bytes_equal(path, 7, "closing", 7));
 }
 
-/* 5. a flush of a read-only or copy-on-write mapping is a successful no-op. */
+/* 5. a flush of a read-only or copy-on-write mapping is a successful no-op (no msync at all). */
 TEST(flush_of_read_only_or_copy_on_write_is_a_no_op) {
     const char *path = scratch_path("flush-ro");
     CHECK(write_pattern_file(path, 5000) == 0);
     mapfile_t *m = NULL;
     CHECK_OK(mapfile_open(path, MAPFILE_MODE_READ_ONLY, &m));
+    observe_reset();
     CHECK_OK(mapfile_flush(m));
     CHECK_OK(mapfile_flush_range(m, 10, 100));
     CHECK_OK(mapfile_flush_async(m));
     CHECK_OK(mapfile_close(m));
+    CHECK(observed.msyncs == 0 && observed.fdatasyncs == 0);
     CHECK_OK(mapfile_open(path, MAPFILE_MODE_COPY_ON_WRITE, &m));
     CHECK_OK(mapfile_write(m, 0, "x", 1));
+    observe_reset();
     CHECK_OK(mapfile_flush(m));
     CHECK_OK(mapfile_flush_range(m, 0, 5000));
     CHECK_STATUS(mapfile_flush_range(m, 0, 5001), MAPFILE_ERR_OUT_OF_BOUNDS);
     CHECK_OK(mapfile_close(m));
+    CHECK(observed.msyncs == 0 && observed.fdatasyncs == 0);
     uint8_t first = 0;
     CHECK(read_file(path, &first, 1) == 1 && first == pattern_byte(0));
 }
