@@ -186,10 +186,8 @@ impl Region {
             return Region::map_reserved(file, options, offset, len);
         }
         let len = capacity;
-        let len_usize = address_space_len(
-            len.saturating_add(lead),
-            "mapping the window",
-        )? - lead as usize;
+        let len_usize =
+            address_space_len(len.saturating_add(lead), "mapping the window")? - lead as usize;
         let mut builder = MmapOptions::new();
         builder.offset(offset).len(len_usize);
         if options.populate {
@@ -989,6 +987,9 @@ impl Mapping {
     pub fn count_byte(&self, offset: u64, len: u64, byte: u8) -> Result<u64> {
         let view = self.view();
         check_range(offset, len, view.len)?;
+        if len == 0 {
+            return Ok(0); // touches nothing, so nothing can be lost
+        }
         if !guard::faults_recoverable() {
             let mut count = 0u64;
             self.for_each_pread_chunk(offset, len, 0, |chunk, _| {
