@@ -216,7 +216,9 @@ typedef struct mapfile_options {
   uint64_t len;
   /**
    * Reserve address space for growth up to this window length, so `mapfile_resize` and
-   * `mapfile_refresh` within it never move the window (0 = no reservation, default).
+   * `mapfile_refresh` within it never move the window (0 = no reservation, default). A
+   * reservation the address space cannot hold (for example UINT64_MAX) is
+   * MAPFILE_ERR_NO_MEMORY at open.
    */
   uint64_t max_len;
   /**
@@ -566,8 +568,9 @@ mapfile_status mapfile_open(const char *path, uint32_t mode, struct mapfile_t **
  * @param out  Receives the new handle on success (untouched on failure); release with mapfile_close.
  * @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_EXISTS (the path exists: it is left
  *         untouched); MAPFILE_ERR_NOT_FOUND (the directory does not exist); MAPFILE_ERR_PERMISSION;
- *         MAPFILE_ERR_NO_SPACE (the disk cannot hold `size` bytes; nothing is left behind);
- *         MAPFILE_ERR_NO_MEMORY; MAPFILE_ERR_IO.
+ *         MAPFILE_ERR_NO_SPACE (the disk cannot hold `size` bytes, errno ENOSPC; or `size` is over
+ *         the process's file size limit RLIMIT_FSIZE, errno EFBIG, checked first so that no
+ *         SIGXFSZ is raised; nothing is left behind); MAPFILE_ERR_NO_MEMORY; MAPFILE_ERR_IO.
  * Thread safety: may be called from any thread.
  */
 mapfile_status mapfile_create(const char *path,
@@ -577,7 +580,9 @@ mapfile_status mapfile_create(const char *path,
 /**
  * Opens the file READ_WRITE if it exists (its contents and size are kept: never truncated, never
  * grown), else creates it with `size` bytes as mapfile_create does. Race-free: concurrent callers
- * all end up with the same file, and nobody's file is ever truncated.
+ * all end up with the same file, and nobody's file is ever truncated. A dangling symlink is
+ * followed and its target created, as open(O_CREAT) does; a symlink loop is MAPFILE_ERR_IO
+ * (errno ELOOP).
  *
  * @return as mapfile_create, except that an existing path is not an error.
  * Thread safety: may be called from any thread (and any process) at once.
@@ -668,7 +673,8 @@ int mapfile_sigbus_handle(int signal,
  *
  * @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_OUT_OF_BOUNDS (offset + new_len overflows
  *         the largest file size); MAPFILE_ERR_READ_ONLY (READ_ONLY or COPY_ON_WRITE mapping);
- *         MAPFILE_ERR_NO_SPACE; MAPFILE_ERR_NO_MEMORY; MAPFILE_ERR_IO.
+ *         MAPFILE_ERR_NO_SPACE (ENOSPC, or EFBIG past RLIMIT_FSIZE: checked first, never SIGXFSZ);
+ *         MAPFILE_ERR_NO_MEMORY; MAPFILE_ERR_IO. On failure the window and the file are unchanged.
  * Thread safety: may be called concurrently with every call but mapfile_close; other threads see
  * either the old or the new length.
  */

@@ -145,8 +145,9 @@ pub extern "C" fn mapfile_open(
 /// @param out  Receives the new handle on success (untouched on failure); release with mapfile_close.
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_EXISTS (the path exists: it is left
 ///         untouched); MAPFILE_ERR_NOT_FOUND (the directory does not exist); MAPFILE_ERR_PERMISSION;
-///         MAPFILE_ERR_NO_SPACE (the disk cannot hold `size` bytes; nothing is left behind);
-///         MAPFILE_ERR_NO_MEMORY; MAPFILE_ERR_IO.
+///         MAPFILE_ERR_NO_SPACE (the disk cannot hold `size` bytes, errno ENOSPC; or `size` is over
+///         the process's file size limit RLIMIT_FSIZE, errno EFBIG, checked first so that no
+///         SIGXFSZ is raised; nothing is left behind); MAPFILE_ERR_NO_MEMORY; MAPFILE_ERR_IO.
 /// Thread safety: may be called from any thread.
 #[no_mangle]
 pub extern "C" fn mapfile_create(
@@ -164,7 +165,9 @@ pub extern "C" fn mapfile_create(
 
 /// Opens the file READ_WRITE if it exists (its contents and size are kept: never truncated, never
 /// grown), else creates it with `size` bytes as mapfile_create does. Race-free: concurrent callers
-/// all end up with the same file, and nobody's file is ever truncated.
+/// all end up with the same file, and nobody's file is ever truncated. A dangling symlink is
+/// followed and its target created, as open(O_CREAT) does; a symlink loop is MAPFILE_ERR_IO
+/// (errno ELOOP).
 ///
 /// @return as mapfile_create, except that an existing path is not an error.
 /// Thread safety: may be called from any thread (and any process) at once.

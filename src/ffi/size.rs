@@ -17,7 +17,8 @@ use super::types::mapfile_t;
 ///
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_OUT_OF_BOUNDS (offset + new_len overflows
 ///         the largest file size); MAPFILE_ERR_READ_ONLY (READ_ONLY or COPY_ON_WRITE mapping);
-///         MAPFILE_ERR_NO_SPACE; MAPFILE_ERR_NO_MEMORY; MAPFILE_ERR_IO.
+///         MAPFILE_ERR_NO_SPACE (ENOSPC, or EFBIG past RLIMIT_FSIZE: checked first, never SIGXFSZ);
+///         MAPFILE_ERR_NO_MEMORY; MAPFILE_ERR_IO. On failure the window and the file are unchanged.
 /// Thread safety: may be called concurrently with every call but mapfile_close; other threads see
 /// either the old or the new length.
 #[no_mangle]

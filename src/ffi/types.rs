@@ -79,7 +79,9 @@ pub struct mapfile_options {
     /// Window length; 0 = up to the end of the file, following it on `mapfile_refresh` (default 0).
     pub len: u64,
     /// Reserve address space for growth up to this window length, so `mapfile_resize` and
-    /// `mapfile_refresh` within it never move the window (0 = no reservation, default).
+    /// `mapfile_refresh` within it never move the window (0 = no reservation, default). A
+    /// reservation the address space cannot hold (for example UINT64_MAX) is
+    /// MAPFILE_ERR_NO_MEMORY at open.
     pub max_len: u64,
     /// MAPFILE_FLUSH_* (default MANUAL). Anything but MANUAL needs mode READ_WRITE.
     pub flush_policy: u32,
