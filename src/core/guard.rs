@@ -93,7 +93,8 @@ static REGISTRY: Registry = Registry {
     in_handler: AtomicUsize::new(0),
 };
 
-static PAGE_SIZE: AtomicUsize = AtomicUsize::new(4096);
+/// 0 until `page_size` first asks sysconf.
+static PAGE_SIZE: AtomicUsize = AtomicUsize::new(0);
 static MODE: AtomicU32 = AtomicU32::new(SigbusMode::Install as u32);
 /// Set once the mode can no longer change (a mapping was registered).
 static MODE_FROZEN: AtomicBool = AtomicBool::new(false);
@@ -106,6 +107,9 @@ struct Previous(std::cell::UnsafeCell<MaybeUninit<libc::sigaction>>);
 // full barrier for the signal path); never written again.
 unsafe impl Sync for Previous {}
 static PREVIOUS: Previous = Previous(std::cell::UnsafeCell::new(MaybeUninit::zeroed()));
+/// The previous handler had SA_RESETHAND and has run once: from then on it counts as SIG_DFL
+/// (what the kernel would have made of it), while the library's own handler stays installed.
+static PREVIOUS_RESET: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
     /// The entry this thread's guarded operation is working on (null outside guarded operations).
@@ -113,16 +117,22 @@ thread_local! {
     static ACTIVE: Cell<*const Entry> = const { Cell::new(ptr::null()) };
 }
 
+/// The system page size, from sysconf at the first call (before any mapping is made, so 16 KiB
+/// and 64 KiB page kernels get the right value from the start).
 pub fn page_size() -> usize {
-    PAGE_SIZE.load(Ordering::Relaxed)
+    match PAGE_SIZE.load(Ordering::Relaxed) {
+        0 => init_page_size(),
+        size => size,
+    }
 }
 
-fn init_page_size() {
+#[cold]
+fn init_page_size() -> usize {
     // SAFETY: sysconf has no preconditions.
     let size = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if size > 0 {
-        PAGE_SIZE.store(size as usize, Ordering::Relaxed);
-    }
+    let size = if size > 0 { size as usize } else { 4096 };
+    PAGE_SIZE.store(size, Ordering::Relaxed);
+    size
 }
 
 /// Chooses who answers SIGBUS. Only before the first mapping; afterwards only the same mode.
@@ -151,7 +161,7 @@ pub fn sigbus_mode() -> SigbusMode {
 /// that cannot call the function) and installs the handler if the mode asks for it.
 fn prepare() {
     INSTALL.call_once(|| {
-        init_page_size();
+        page_size(); // before the handler can run: it must not call sysconf
         if let Ok(value) = std::env::var("MAPFILE_SIGBUS") {
             match value.as_str() {
                 "off" => MODE.store(SigbusMode::Off as u32, Ordering::SeqCst),
@@ -342,7 +352,7 @@ pub unsafe fn handle_sigbus(info: *const libc::siginfo_t) -> bool {
 
 fn recover(registry: &Registry, address: usize) -> bool {
     let high_water = registry.high_water.load(Ordering::SeqCst);
-    let Some(entry) = registry.slots[..high_water]
+    let Some(entry) = registry.slots[..high_water.min(SLOTS)]
         .iter()
         .map(|slot| slot.load(Ordering::SeqCst))
         .filter(|entry| !entry.is_null())
@@ -355,6 +365,11 @@ fn recover(registry: &Registry, address: usize) -> bool {
     // Raw guard first: it needs no thread-local, so a thread that never made a guarded call
     // does not touch this library's TLS inside the handler.
     if !entry.raw_guard && !ACTIVE.with(|active| ptr::eq(active.get(), entry)) {
+        return false;
+    }
+    // Only a real fault is acted on: a SIGBUS forged with a fault's si_code (sigqueue to itself)
+    // at an intact page must not replace file pages with anonymous memory.
+    if !address_faults(address) {
         return false;
     }
     let page = page_size();
@@ -410,6 +425,26 @@ fn recover(registry: &Registry, address: usize) -> bool {
     true
 }
 
+/// True when reading the byte at `address` faults, i.e. a SIGBUS there is a real fault and not a
+/// signal sent by someone with a fault's si_code. process_vm_readv reads through the kernel's
+/// fault path without raising a signal: it fails with EFAULT exactly when the access would fault.
+/// Async-signal-safe (one system call); errno is restored by the caller.
+fn address_faults(address: usize) -> bool {
+    let mut byte = 0u8;
+    let local = libc::iovec {
+        iov_base: (&mut byte as *mut u8).cast(),
+        iov_len: 1,
+    };
+    let remote = libc::iovec {
+        iov_base: address as *mut libc::c_void,
+        iov_len: 1,
+    };
+    // SAFETY: reads one byte of this process into a local; no memory is written but `byte`.
+    let read = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
+    // SAFETY: errno is this thread's own variable.
+    read != 1 && unsafe { *libc::__errno_location() } == libc::EFAULT
+}
+
 /// Hands a signal we do not own to the disposition that was in place before ours.
 ///
 /// # Safety
@@ -417,9 +452,17 @@ fn recover(registry: &Registry, address: usize) -> bool {
 unsafe fn chain(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut libc::c_void) {
     // SAFETY: PREVIOUS was written before our handler was installed and never changes.
     let previous = unsafe { (*PREVIOUS.0.get()).assume_init_ref() };
-    let handler = previous.sa_sigaction;
+    let handler = if PREVIOUS_RESET.load(Ordering::SeqCst) {
+        libc::SIG_DFL
+    } else {
+        previous.sa_sigaction
+    };
+    // A signal sent with kill/raise/sigqueue (si_code <= 0, or a fault's code at an address that
+    // does not fault): no instruction will fault again, so the default action must be raised.
     // SAFETY: `info` is valid for this signal.
-    let sent = info.is_null() || unsafe { (*info).si_code } <= 0;
+    let sent = info.is_null()
+        || unsafe { (*info).si_code } <= 0
+        || !address_faults(unsafe { (*info).si_addr() } as usize);
     match handler {
         libc::SIG_DFL => {
             reset_to_default(signal);
@@ -436,17 +479,57 @@ unsafe fn chain(signal: libc::c_int, info: *mut libc::siginfo_t, context: *mut l
                 reset_to_default(signal);
             }
         }
-        _ if previous.sa_flags & libc::SA_SIGINFO != 0 => {
-            // SAFETY: the program installed this three-argument handler for SIGBUS.
-            let function: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
-                unsafe { std::mem::transmute(handler) };
-            function(signal, info, context);
+        // SAFETY: the program installed this handler for SIGBUS with these flags and mask.
+        _ => unsafe { call_as_the_kernel_would(previous, signal, info, context) },
+    }
+}
+
+/// Calls the program's previous handler the way the kernel delivers to it: with its `sa_mask`
+/// blocked on top of the mask at the fault (and the signal itself unless SA_NODEFER), reset to
+/// SIG_DFL first if SA_RESETHAND, with `siginfo` only for SA_SIGINFO handlers. The mask is
+/// restored when it returns (a handler that siglongjmps restores its own).
+///
+/// # Safety
+/// `previous` is the disposition saved at install time and holds a handler function.
+unsafe fn call_as_the_kernel_would(
+    previous: &libc::sigaction,
+    signal: libc::c_int,
+    info: *mut libc::siginfo_t,
+    context: *mut libc::c_void,
+) {
+    // SAFETY (block): sigset operations on locals; the context, when given, is the kernel's
+    // ucontext for this delivery; pthread_sigmask is async-signal-safe in glibc.
+    unsafe {
+        let mut mask: libc::sigset_t = std::mem::zeroed();
+        if context.is_null() {
+            libc::pthread_sigmask(libc::SIG_SETMASK, ptr::null(), &mut mask);
+        } else {
+            mask = (*context.cast::<libc::ucontext_t>()).uc_sigmask;
         }
-        _ => {
-            // SAFETY: the program installed this one-argument handler for SIGBUS.
-            let function: extern "C" fn(libc::c_int) = unsafe { std::mem::transmute(handler) };
+        for other in 1..libc::SIGRTMAX() {
+            if libc::sigismember(&previous.sa_mask, other) == 1 {
+                libc::sigaddset(&mut mask, other);
+            }
+        }
+        if previous.sa_flags & libc::SA_NODEFER == 0 {
+            libc::sigaddset(&mut mask, signal);
+        } else {
+            libc::sigdelset(&mut mask, signal);
+        }
+        if previous.sa_flags & libc::SA_RESETHAND != 0 {
+            PREVIOUS_RESET.store(true, Ordering::SeqCst);
+        }
+        let mut saved: libc::sigset_t = std::mem::zeroed();
+        libc::pthread_sigmask(libc::SIG_SETMASK, &mask, &mut saved);
+        if previous.sa_flags & libc::SA_SIGINFO != 0 {
+            let function: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+                std::mem::transmute(previous.sa_sigaction);
+            function(signal, info, context);
+        } else {
+            let function: extern "C" fn(libc::c_int) = std::mem::transmute(previous.sa_sigaction);
             function(signal);
         }
+        libc::pthread_sigmask(libc::SIG_SETMASK, &saved, ptr::null_mut());
     }
 }
 
@@ -466,4 +549,47 @@ pub fn registered_count() -> usize {
         .iter()
         .filter(|slot| !slot.load(Ordering::SeqCst).is_null())
         .count()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The page size comes from sysconf, also before any mapping prepared the handler (it was a
+    /// 4096 default until then, wrong on 16 KiB and 64 KiB page kernels).
+    #[test]
+    fn page_size_comes_from_sysconf_before_any_mapping() {
+        // SAFETY: sysconf has no preconditions.
+        let system = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
+        assert!(!INSTALL.is_completed() || PAGE_SIZE.load(Ordering::Relaxed) != 0);
+        assert_eq!(page_size(), system);
+        assert_eq!(PAGE_SIZE.load(Ordering::Relaxed), system);
+    }
+
+    /// A readable address does not fault; a PROT_NONE one does (what tells forged from real).
+    #[test]
+    fn address_faults_only_where_an_access_would() {
+        let page = page_size();
+        // SAFETY: a fresh anonymous mapping of two pages, the second made inaccessible.
+        let base = unsafe {
+            libc::mmap(
+                ptr::null_mut(),
+                2 * page,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        assert_ne!(base, libc::MAP_FAILED);
+        // SAFETY: the second page of our own mapping.
+        assert_eq!(
+            unsafe { libc::mprotect(base.cast::<u8>().add(page).cast(), page, libc::PROT_NONE) },
+            0
+        );
+        assert!(!address_faults(base as usize));
+        assert!(address_faults(base as usize + page));
+        // SAFETY: unmapping what we mapped.
+        unsafe { libc::munmap(base, 2 * page) };
+    }
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -325,6 +326,126 @@ TEST(program_sigbus_handlers_still_run_for_their_own_faults) {
     CHECK(exited_cleanly(run_in_child(chaining_scenario, &siginfo, 30)));
 }
 
+/* What the program's previous handler saw when the library chained to it (shared with the
+ * parent through an anonymous shared page). */
+static volatile int *seen;
+
+static void flag_recording_handler(int signal, siginfo_t *info, void *context) {
+    (void)info;
+    (void)context;
+    sigset_t now;
+    pthread_sigmask(SIG_SETMASK, NULL, &now);
+    seen[0]++;
+    seen[1] = sigismember(&now, SIGUSR1);
+    seen[2] = sigismember(&now, signal);
+    siglongjmp(program_jump, 1);
+}
+
+static void reset_hand_handler(int signal) {
+    (void)signal;
+    seen[0]++; /* a crash reporter: log and return, expecting the re-fault to kill */
+}
+
+/* A raw fault on a mapping without GUARD_RAW, with the program's handler installed first. */
+static void fault_through_the_library(const char *name, int flags, int siginfo) {
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    sigemptyset(&action.sa_mask);
+    sigaddset(&action.sa_mask, SIGUSR1);
+    action.sa_flags = flags;
+    if (siginfo) action.sa_sigaction = flag_recording_handler;
+    else action.sa_handler = reset_hand_handler;
+    EXPECT(sigaction(SIGBUS, &action, NULL) == 0);
+    const char *path = scratch_path(name);
+    make_file(path);
+    mapfile_t *m = NULL;
+    EXPECT(mapfile_open(path, MAPFILE_MODE_READ_ONLY, &m) == MAPFILE_OK);
+    const uint8_t *bytes = NULL;
+    EXPECT(mapfile_slice(m, 0, SIZE, &bytes) == MAPFILE_OK);
+    EXPECT(truncate(path, 0) == 0);
+    if (sigsetjmp(program_jump, 1) == 0) {
+        volatile uint8_t sink = bytes[SIZE - 1];
+        (void)sink;
+        _exit(90); /* the handler must not let the read complete */
+    }
+    /* back from the handler: the library still guards its own calls */
+    uint8_t byte = 0;
+    EXPECT(mapfile_read(m, SIZE - 1, &byte, 1) == MAPFILE_ERR_TRUNCATED);
+    mapfile_close(m);
+}
+
+static void mask_scenario(const void *argument) {
+    fault_through_the_library("chain-mask", SA_SIGINFO | *(const int *)argument, 1);
+}
+static void reset_hand_scenario(const void *argument) {
+    (void)argument;
+    fault_through_the_library("chain-resethand", SA_RESETHAND, 0);
+}
+
+/* API.md 7: SIGBUS that is not the library's reaches the previous handler unchanged, that is as
+ * the kernel would deliver it: its sa_mask blocked (and SIGBUS unless SA_NODEFER), SA_RESETHAND
+ * honoured (the crash-reporter pattern: log, return, die on the re-fault instead of looping). */
+TEST(chaining_honours_the_previous_handlers_flags_and_mask) {
+    seen = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    CHECK(seen != MAP_FAILED);
+    int no_flags = 0, nodefer = SA_NODEFER;
+    memset((void *)seen, 0, 16);
+    CHECK(exited_cleanly(run_in_child(mask_scenario, &no_flags, 30)));
+    CHECK(seen[0] == 1 && seen[1] == 1 && seen[2] == 1); /* sa_mask and SIGBUS blocked */
+    memset((void *)seen, 0, 16);
+    CHECK(exited_cleanly(run_in_child(mask_scenario, &nodefer, 30)));
+    CHECK(seen[0] == 1 && seen[1] == 1 && seen[2] == 0); /* SA_NODEFER: SIGBUS not blocked */
+    memset((void *)seen, 0, 16);
+    CHECK(died_by_sigbus(run_in_child(reset_hand_scenario, NULL, 10)));
+    CHECK(seen[0] == 1); /* ran once, then the default action: not a million times */
+    munmap((void *)seen, 4096);
+}
+
+/* Only real faults are acted on: a SIGBUS forged with BUS_ADRERR at an intact GUARD_RAW page
+ * (sigqueue to itself) goes to the program's handler, and the page stays the file's. */
+static void forged_scenario(const void *argument) {
+    (void)argument;
+    /* The program's handler is there first: the library chains to it. */
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = flag_recording_handler;
+    action.sa_flags = SA_SIGINFO;
+    sigemptyset(&action.sa_mask);
+    EXPECT(sigaction(SIGBUS, &action, NULL) == 0);
+    const char *path = scratch_path("forged");
+    make_file(path);
+    mapfile_options options;
+    mapfile_options_init(&options);
+    options.mode = MAPFILE_MODE_READ_WRITE;
+    options.flags = MAPFILE_FLAG_GUARD_RAW;
+    mapfile_t *m = NULL;
+    EXPECT(mapfile_open_with(path, &options, &m) == MAPFILE_OK);
+    uint8_t *bytes = NULL;
+    EXPECT(mapfile_slice_mut(m, 0, SIZE, &bytes) == MAPFILE_OK);
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    info.si_signo = SIGBUS;
+    info.si_code = BUS_ADRERR;
+    info.si_addr = bytes + 100;
+    if (sigsetjmp(program_jump, 1) == 0) {
+        EXPECT(syscall(SYS_rt_tgsigqueueinfo, getpid(), gettid(), SIGBUS, &info) == 0);
+    }
+    EXPECT(seen[0] == 1);                   /* the program's handler got it */
+    EXPECT(mapfile_check(m) == MAPFILE_OK); /* nothing was marked lost */
+    memcpy(bytes + 100, "still the file", 14);
+    EXPECT(mapfile_flush(m) == MAPFILE_OK);
+    EXPECT(file_bytes_equal(path, 100, "still the file", 14));
+    mapfile_close(m);
+}
+
+TEST(forged_sigbus_at_an_intact_page_is_not_acted_on) {
+    seen = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    CHECK(seen != MAP_FAILED);
+    memset((void *)seen, 0, 16);
+    CHECK(exited_cleanly(run_in_child(forged_scenario, NULL, 30)));
+    munmap((void *)seen, 4096);
+}
+
 /* A SIGBUS sent with kill/raise is never swallowed: with the default action the process dies. */
 static void sent_signal_scenario(const void *argument) {
     (void)argument;
@@ -468,6 +589,8 @@ int main(int argc, char **argv) {
     RUN(raw_access_without_guard_dies_by_sigbus_like_plain_mmap);
     RUN(raw_guard_flag_reads_zeros_instead_of_dying);
     RUN(program_sigbus_handlers_still_run_for_their_own_faults);
+    RUN(chaining_honours_the_previous_handlers_flags_and_mask);
+    RUN(forged_sigbus_at_an_intact_page_is_not_acted_on);
     RUN(sent_sigbus_is_never_swallowed);
     RUN(prior_sig_ign_still_ends_in_death_not_a_hang);
     RUN(truncation_racing_long_scans_never_crashes_or_miscounts);
