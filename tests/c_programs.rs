@@ -33,6 +33,11 @@ fn c_hostile_input_tests() {
 }
 
 #[test]
+fn c_resize_race_tests() {
+    run_c_test("test_resize_races");
+}
+
+#[test]
 fn c_thread_tests() {
     run_c_test("test_threads");
 }

@@ -6,9 +6,8 @@
 //!
 //! The model is exact where the library promises exactness and says so where the kernel leaves a
 //! byte unspecified (bytes written through the mapping into the last page past the file's end).
-//! Two behaviours are modelled as the code does them today and not yet as issue 8 asks: a
-//! COPY_ON_WRITE handle is never refreshed (a refresh that maps anew drops private writes), and
-//! resize of a whole-file window after outside growth keeps the file's size.
+//! A COPY_ON_WRITE handle that grows past its mapping's capacity maps anew, and its private
+//! writes stay only in the old mapping (documented; `max_len` avoids it): the model knows.
 
 use std::ffi::CString;
 use std::fs::OpenOptions;
@@ -60,6 +59,21 @@ struct HandleModel {
     lost_from: Option<u64>,
     /// COPY_ON_WRITE: privately written pages (file page index -> bytes).
     private: std::collections::HashMap<u64, Vec<u8>>,
+    /// Window bytes the current mapping can hold; growing past it maps anew (doubling).
+    capacity: u64,
+}
+
+impl HandleModel {
+    /// The window becomes `len` bytes long. Past the capacity a new mapping is made, which shows
+    /// the file again (a COPY_ON_WRITE handle's private writes stay in the old one).
+    fn adopt(&mut self, len: u64) {
+        if len > self.capacity {
+            self.capacity = len.max(self.capacity.saturating_mul(2));
+            self.private.clear();
+        }
+        self.len = len;
+        self.lost_from = None;
+    }
 }
 
 /// The file (None = unspecified byte) and the open handle, if any.
@@ -264,6 +278,7 @@ fn step_once(
                     len: model.file_len() - offset,
                     lost_from: None,
                     private: Default::default(),
+                    capacity: model.file_len() - offset,
                 });
             }
         }
@@ -413,26 +428,17 @@ fn step_once(
                 return expect_status(status, MAPFILE_ERR_READ_ONLY, "resize");
             }
             expect_status(status, MAPFILE_OK, "resize")?;
-            let new_size = handle.offset + len;
-            let current = model.file_len();
-            let window_end = handle.offset + handle.len;
-            if new_size > current || current <= window_end {
-                model.set_len(new_size);
-            }
-            let handle = model.handle.as_mut().unwrap();
-            handle.len = len;
-            handle.lost_from = None;
+            // Windows here follow the end of the file (len 0): resize always sets the file's
+            // size to the window's new end (the header's rule for a tail window).
+            model.set_len(handle.offset + len);
+            model.handle.as_mut().unwrap().adopt(len);
         }
         Op::Refresh if open => {
-            if model.handle.as_ref().unwrap().mode == MAPFILE_MODE_COPY_ON_WRITE {
-                return Ok(()); // not modelled yet (module comment)
-            }
             let status = mapfile_refresh(*m);
             expect_status(status, MAPFILE_OK, "refresh")?;
             let file_len = model.file_len();
             let handle = model.handle.as_mut().unwrap();
-            handle.len = file_len.saturating_sub(handle.offset);
-            handle.lost_from = None;
+            handle.adopt(file_len.saturating_sub(handle.offset));
         }
         Op::Flush if open => {
             expect_status(mapfile_flush(*m), MAPFILE_OK, "flush")?;

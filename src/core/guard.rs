@@ -74,6 +74,12 @@ pub struct Entry {
     raw_guard: bool,
     lost_from: AtomicU64,
     cause: AtomicU32,
+    /// File offset of the first page the handler replaced with zeros (NOTHING_LOST: none). The
+    /// mapping repairs them (maps the file again) before its window covers them again.
+    zeroed_from: AtomicU64,
+    /// File offset just past the bytes the handle's current window claims: a fault at or past it
+    /// (the handle's own shrink, seen through a raw GUARD_RAW pointer) is zeros but not a loss.
+    own_end: AtomicU64,
 }
 
 struct Registry {
@@ -219,6 +225,7 @@ impl Registration {
         len: usize,
         fd: RawFd,
         file_offset: u64,
+        own_end: u64,
         writable: bool,
         raw_guard: bool,
     ) -> Result<Registration> {
@@ -239,6 +246,8 @@ impl Registration {
             raw_guard,
             lost_from: AtomicU64::new(NOTHING_LOST),
             cause: AtomicU32::new(CAUSE_NONE),
+            zeroed_from: AtomicU64::new(NOTHING_LOST),
+            own_end: AtomicU64::new(own_end),
         }));
         let registry = &REGISTRY;
         let mut index = registry.free_hint.load(Ordering::Relaxed);
@@ -270,6 +279,33 @@ impl Registration {
     #[inline]
     pub fn lost_from(&self) -> u64 {
         self.entry().lost_from.load(Ordering::Acquire)
+    }
+
+    /// File offset of the first page replaced by zeros, or [`NOTHING_LOST`].
+    pub fn zeroed_from(&self) -> u64 {
+        self.entry().zeroed_from.load(Ordering::Acquire)
+    }
+
+    /// The handle now claims the file's bytes up to `end` through this mapping.
+    pub fn set_own_end(&self, end: u64) {
+        self.entry().own_end.store(end, Ordering::Release);
+    }
+
+    /// After the mapping mapped the file again over its zeroed pages: forgets the loss and the
+    /// zeroed pages it saw (`lost`, `zeroed`), unless a newer fault changed them meanwhile.
+    pub fn clear_repaired(&self, lost: u64, zeroed: u64) {
+        let entry = self.entry();
+        if entry
+            .zeroed_from
+            .compare_exchange(zeroed, NOTHING_LOST, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+            && entry
+                .lost_from
+                .compare_exchange(lost, NOTHING_LOST, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            entry.cause.store(CAUSE_NONE, Ordering::Release);
+        }
     }
 
     pub fn loss_cause(&self) -> Option<LossCause> {
@@ -382,21 +418,15 @@ fn recover(registry: &Registry, address: usize) -> bool {
     } else {
         u64::MAX
     };
-    let fault_file_offset = entry.file_offset + (fault_page - entry.start) as u64;
-    let (cause, lost_from, zero_from, zero_to) = if fault_file_offset >= file_size {
-        // Truncation: everything from the first page past the end of the file is gone.
-        let kept = file_size.saturating_sub(entry.file_offset);
-        let kept_pages_end =
-            (kept.div_ceil(page as u64) * page as u64).min((entry.end - entry.start) as u64);
-        (
-            CAUSE_TRUNCATED,
-            file_size.max(entry.file_offset),
-            entry.start + kept_pages_end as usize,
-            entry.end,
-        )
-    } else {
-        (CAUSE_IO, fault_file_offset, fault_page, fault_page + page)
-    };
+    let (cause, lost_from, zero_from, zero_to) = lost_range(
+        entry.start,
+        entry.end,
+        entry.file_offset,
+        page,
+        fault_page,
+        file_size,
+        entry.own_end.load(Ordering::Acquire),
+    );
     // SAFETY: [zero_from, zero_to) lies inside this registered mapping (which cannot be unmapped
     // while we are counted in `in_handler`); MAP_FIXED replaces exactly those pages.
     let remapped = unsafe {
@@ -412,6 +442,13 @@ fn recover(registry: &Registry, address: usize) -> bool {
     if remapped == libc::MAP_FAILED {
         return false;
     }
+    let zeroed_file_offset = entry.file_offset + (zero_from - entry.start) as u64;
+    entry
+        .zeroed_from
+        .fetch_min(zeroed_file_offset, Ordering::AcqRel);
+    if cause == CAUSE_NONE {
+        return true; // past the handle's own end: zeros, not a loss
+    }
     // First cause wins; later faults never move the first lost offset.
     if entry
         .cause
@@ -423,6 +460,42 @@ fn recover(registry: &Registry, address: usize) -> bool {
         entry.lost_from.fetch_min(lost_from, Ordering::AcqRel);
     }
     true
+}
+
+/// Which pages a fault at `fault_page` loses, for a mapping of `[start, end)` at `file_offset`
+/// over a file of `file_size` bytes whose handle claims bytes up to `own_end`:
+/// (cause, first lost file offset, first and last+1 address to replace with zeros). A page past
+/// the end of the file is a truncation: everything from the first page past the end goes. A page
+/// inside the file is an I/O error: that page goes. Past `own_end` (the handle's own shrink)
+/// the pages are replaced all the same, but the cause is CAUSE_NONE: nothing the handle claims
+/// is lost. Pure: unit-tested below.
+fn lost_range(
+    start: usize,
+    end: usize,
+    file_offset: u64,
+    page: usize,
+    fault_page: usize,
+    file_size: u64,
+    own_end: u64,
+) -> (u32, u64, usize, usize) {
+    let fault_file_offset = file_offset + (fault_page - start) as u64;
+    if fault_file_offset >= file_size {
+        let kept = file_size.saturating_sub(file_offset);
+        let kept_pages_end = (kept.div_ceil(page as u64) * page as u64).min((end - start) as u64);
+        let cause = if file_size < own_end {
+            CAUSE_TRUNCATED
+        } else {
+            CAUSE_NONE
+        };
+        (
+            cause,
+            file_size.max(file_offset),
+            start + kept_pages_end as usize,
+            end,
+        )
+    } else {
+        (CAUSE_IO, fault_file_offset, fault_page, fault_page + page)
+    }
 }
 
 /// True when reading the byte at `address` faults, i.e. a SIGBUS there is a real fault and not a
@@ -564,6 +637,32 @@ mod tests {
         assert!(!INSTALL.is_completed() || PAGE_SIZE.load(Ordering::Relaxed) != 0);
         assert_eq!(page_size(), system);
         assert_eq!(PAGE_SIZE.load(Ordering::Relaxed), system);
+    }
+
+    #[test]
+    fn lost_range_of_truncation_io_and_own_shrink() {
+        let (start, page) = (0x10000usize, 4096usize);
+        let end = start + 8 * page;
+        // File cut to 5000 bytes under a mapping at file offset 0: pages from 8192 are zeroed.
+        assert_eq!(
+            lost_range(start, end, 0, page, start + 3 * page, 5000, 8 * 4096),
+            (CAUSE_TRUNCATED, 5000, start + 2 * page, end)
+        );
+        // A mapping at file offset 8192 over a file of 5000: everything is lost, from the start.
+        assert_eq!(
+            lost_range(start, end, 8192, page, start, 5000, 8192 + 4096),
+            (CAUSE_TRUNCATED, 8192, start, end)
+        );
+        // A fault on a page inside the file: an I/O error on that page only.
+        assert_eq!(
+            lost_range(start, end, 0, page, start + page, 5000, 5000),
+            (CAUSE_IO, 4096, start + page, start + 2 * page)
+        );
+        // The handle itself shrank to 5000 bytes: zeros past it, but nothing it claims is lost.
+        assert_eq!(
+            lost_range(start, end, 0, page, start + 4 * page, 5000, 5000),
+            (CAUSE_NONE, 5000, start + 2 * page, end)
+        );
     }
 
     /// A readable address does not fault; a PROT_NONE one does (what tells forged from real).

@@ -20,6 +20,7 @@ use memmap2::{MmapMut, MmapOptions, MmapRaw};
 
 use super::error::{Error, Result};
 use super::flush::{self, FlushPolicy};
+use super::grace;
 use super::guard::{self, LossCause, Registration, NOTHING_LOST};
 
 /// How the file is mapped.
@@ -283,6 +284,7 @@ impl Region {
             (capacity + lead) as usize,
             file.as_raw_fd(),
             offset - lead,
+            u64::MAX, // claims everything until `Mapping::publish` says how much
             options.mode.writable_memory(),
             options.guard_raw,
         )?;
@@ -350,6 +352,44 @@ impl Region {
             }
         }
         self.mapped.store(len, Ordering::Release);
+        Ok(())
+    }
+
+    /// Maps the file again over the pages from file offset `zeroed_from` (page-aligned, where the
+    /// guard put zero pages) up to the end of what this region maps, so the region shows the file
+    /// there again. Regions lock held, after a grace period (no guarded call is reading there).
+    fn remap_file(&self, file: &File, options: &Options, zeroed_from: u64) -> Result<()> {
+        let page = guard::page_size() as u64;
+        let lead = self.window as u64 % page;
+        let base_file_offset = options.offset - lead;
+        let mapped = match self.storage {
+            Storage::Reserved { .. } => self.mapped.load(Ordering::Acquire),
+            _ => self.capacity,
+        };
+        let from = zeroed_from.saturating_sub(base_file_offset);
+        let to = round_up(lead + mapped, page).unwrap_or(u64::MAX);
+        if from >= to {
+            return Ok(());
+        }
+        let (prot, share) = map_flags(options.mode);
+        // SAFETY: [base + from, base + to) lies inside this region's own mapping (from is a page
+        // offset inside it, to its mapped end); MAP_FIXED replaces only those pages.
+        let result = unsafe {
+            libc::mmap(
+                self.window.sub(lead as usize).add(from as usize).cast(),
+                (to - from) as usize,
+                prot,
+                share | libc::MAP_FIXED,
+                file.as_raw_fd(),
+                (base_file_offset + from) as libc::off_t,
+            )
+        };
+        if result == libc::MAP_FAILED {
+            return Err(Error::last_os(format!(
+                "mapping the file again from offset {} over pages lost earlier",
+                base_file_offset + from
+            )));
+        }
         Ok(())
     }
 
@@ -438,6 +478,9 @@ pub struct Mapping {
     pub(super) writable_pointer_out: AtomicBool,
     /// A caught panic left this mapping in an unknown state: every later call fails INTERNAL.
     poisoned: AtomicBool,
+    /// The length a fixed-length window keeps across refresh (options.len, then what resize
+    /// set); 0 for a window that follows the end of the file.
+    requested_len: AtomicU64,
     /// Dropping it stops the EVERY_MILLIS background flusher.
     _flusher: Mutex<Option<std::sync::mpsc::Sender<()>>>,
     /// Writes since the last flush (for flush policies).
@@ -731,6 +774,7 @@ impl Mapping {
         let region = Box::new(
             Region::map(&file, options, options.offset, len, len).map_err(|e| e.of_file(path))?,
         );
+        region.guard.set_own_end(options.offset + len);
         let mapping = Arc::new(Mapping {
             current: Current {
                 sequence: AtomicU64::new(0),
@@ -745,6 +789,7 @@ impl Mapping {
             dirty: AtomicBool::new(false),
             writable_pointer_out: AtomicBool::new(false),
             poisoned: AtomicBool::new(false),
+            requested_len: AtomicU64::new(options.len),
             _flusher: Mutex::new(None),
             pending_writes: AtomicU64::new(0),
             pending_bytes: AtomicU64::new(0),
@@ -802,7 +847,10 @@ impl Mapping {
     }
 
     /// Publishes a new (region, len). Called with the regions lock held (the only writer).
-    fn publish(&self, region: *const Region, len: u64) {
+    /// Returns the new view sequence (for `grace::wait_for_readers`).
+    fn publish(&self, region: &Region, len: u64) -> u64 {
+        region.guard.set_own_end(self.options.offset + len);
+        let region: *const Region = region;
         let current = &self.current;
         let sequence = current.sequence.load(Ordering::Relaxed);
         current.sequence.store(sequence + 1, Ordering::Relaxed);
@@ -812,6 +860,23 @@ impl Mapping {
             .store(region as *mut Region, Ordering::Relaxed);
         current.len.store(len, Ordering::Relaxed);
         current.sequence.store(sequence + 2, Ordering::Release);
+        sequence + 2
+    }
+
+    /// Marks this thread as a reader of this mapping (see `grace`), then takes the view: a
+    /// resize or refresh that publishes a newer view waits for the returned `Reading` to drop
+    /// before it cuts the file or repairs pages.
+    #[inline]
+    fn reading(&self) -> (grace::Reading, View<'_>) {
+        let sequence = self.current.sequence.load(Ordering::Acquire);
+        let reading = grace::read(self as *const Mapping as usize, sequence);
+        (reading, self.view())
+    }
+
+    /// Publishes (region, len) and waits until no guarded call still uses an older view.
+    fn publish_and_wait(&self, region: &Region, len: u64) {
+        let sequence = self.publish(region, len);
+        grace::wait_for_readers(self as *const Mapping as usize, sequence);
     }
 
     /// Current window length in bytes.
@@ -911,7 +976,7 @@ impl Mapping {
     /// Copies `destination.len()` bytes at `offset` out of the mapping (guarded).
     #[inline]
     pub fn read(&self, offset: u64, destination: &mut [u8]) -> Result<()> {
-        let view = self.view();
+        let (_reading, view) = self.reading();
         let len = destination.len() as u64;
         check_range(offset, len, view.len)?;
         if len == 0 {
@@ -929,7 +994,7 @@ impl Mapping {
     /// Copies `source` into the mapping at `offset` (guarded; READ_WRITE or COPY_ON_WRITE).
     #[inline]
     pub fn write(&self, offset: u64, source: &[u8]) -> Result<()> {
-        let view = self.view();
+        let (_reading, view) = self.reading();
         let len = source.len() as u64;
         check_range(offset, len, view.len)?;
         self.require_writable("writing")?;
@@ -953,7 +1018,7 @@ impl Mapping {
     /// depends only on bytes still in the file); "not found", or a match reaching lost bytes, is
     /// TRUNCATED.
     pub fn find(&self, from: u64, needle: &[u8]) -> Result<Option<u64>> {
-        let view = self.view();
+        let (_reading, view) = self.reading();
         check_range(from, 0, view.len)?;
         if needle.is_empty() {
             return Ok(Some(from));
@@ -985,7 +1050,7 @@ impl Mapping {
 
     /// Number of bytes equal to `byte` in `[offset, offset + len)` (guarded).
     pub fn count_byte(&self, offset: u64, len: u64, byte: u8) -> Result<u64> {
-        let view = self.view();
+        let (_reading, view) = self.reading();
         check_range(offset, len, view.len)?;
         if len == 0 {
             return Ok(0); // touches nothing, so nothing can be lost
@@ -1007,7 +1072,7 @@ impl Mapping {
 
     /// Touches every page of the range now, so later accesses do not fault (guarded).
     pub fn prefault(&self, offset: u64, len: u64) -> Result<()> {
-        let view = self.view();
+        let (_reading, view) = self.reading();
         check_range(offset, len, view.len)?;
         if len == 0 {
             return Ok(());
@@ -1208,15 +1273,16 @@ impl Mapping {
 
     // --- atomics --------------------------------------------------------------------------------
 
-    /// Pointer for an atomic of `width` bytes at `offset`, after the range, alignment and
-    /// (for mutating ones) mode checks.
-    fn atomic_pointer(
+    /// Runs `operation` on the address of the `width`-byte atomic at `offset`, inside the guard,
+    /// after the range, alignment and (for mutating ones) mode checks. One path for both widths.
+    fn atomic<R>(
         &self,
         offset: u64,
         width: u64,
         mutating: bool,
-    ) -> Result<(View<'_>, *mut u8)> {
-        let view = self.view();
+        operation: impl FnOnce(*mut u8) -> R,
+    ) -> Result<R> {
+        let (_reading, view) = self.reading();
         check_range(offset, width, view.len)?;
         let file_offset = self.options.offset + offset;
         if file_offset % width != 0 {
@@ -1226,33 +1292,31 @@ impl Mapping {
             self.require_writable("an atomic update")?;
             self.mark_dirty();
         }
-        // SAFETY: inside the window.
-        Ok((view, unsafe { view.region.window.add(offset as usize) }))
+        self.guarded(view, offset, width, operation)
     }
 
-    /// Runs `operation` on the atomic at `offset` inside the guard.
+    /// Runs `operation` on the 8-byte atomic at `offset` inside the guard.
     pub fn atomic_u64<R>(
         &self,
         offset: u64,
         mutating: bool,
         operation: impl FnOnce(&std::sync::atomic::AtomicU64) -> R,
     ) -> Result<R> {
-        let (view, pointer) = self.atomic_pointer(offset, 8, mutating)?;
-        self.guarded(view, offset, 8, |_| {
+        self.atomic(offset, 8, mutating, |pointer| {
             // SAFETY: 8 mapped bytes, 8-aligned (file offsets and mapping addresses agree modulo
             // the page size); other processes use the same bytes only atomically (the contract).
             operation(unsafe { std::sync::atomic::AtomicU64::from_ptr(pointer.cast()) })
         })
     }
 
+    /// Runs `operation` on the 4-byte atomic at `offset` inside the guard.
     pub fn atomic_u32<R>(
         &self,
         offset: u64,
         mutating: bool,
         operation: impl FnOnce(&AtomicU32) -> R,
     ) -> Result<R> {
-        let (view, pointer) = self.atomic_pointer(offset, 4, mutating)?;
-        self.guarded(view, offset, 4, |_| {
+        self.atomic(offset, 4, mutating, |pointer| {
             // SAFETY: as for `atomic_u64`, with 4 bytes.
             operation(unsafe { AtomicU32::from_ptr(pointer.cast()) })
         })
@@ -1303,20 +1367,38 @@ impl Mapping {
         }
         let mut regions = self.lock_regions();
         let current = file_size(&self.file)?;
-        let window_end = self.options.offset + self.view().len;
-        // Grow the file when the window needs it; shrink it only when the window was its tail:
-        // bytes after a window in the middle of the file belong to someone else.
-        let target = if new_size > current || current <= window_end {
+        let old_len = self.view().len;
+        let window_end = self.options.offset + old_len;
+        // Grow the file when the window needs it; shrink it when the window is its tail (a
+        // window that follows the end of the file, len 0, always is; a fixed one when it reached
+        // the end): bytes after a window in the middle of the file belong to someone else.
+        let tail = self.options.len == 0 || current <= window_end;
+        let target = if new_size > current || tail {
             new_size
         } else {
             current
         };
-        if target != current {
+        if target > current {
             reserve_size(&self.file, current, target)
-                .map_err(|e| Error::os(format!("resizing the file to {target} bytes"), e))?;
+                .map_err(|e| Error::os(format!("growing the file to {target} bytes"), e))?;
             self.size_changed.store(true, Ordering::Release);
         }
-        self.adopt_len(&mut regions, new_len)
+        self.adopt_len(&mut regions, new_len)?;
+        if self.options.len != 0 {
+            self.requested_len.store(new_len, Ordering::Release);
+        }
+        if target < current {
+            // After adopt_len's grace period: no guarded call still reads the bytes cut here.
+            if let Err(error) = self.file.set_len(target) {
+                let _ = self.adopt_len(&mut regions, old_len);
+                return Err(Error::os(
+                    format!("cutting the file to {target} bytes"),
+                    error,
+                ));
+            }
+            self.size_changed.store(true, Ordering::Release);
+        }
+        Ok(())
     }
 
     /// Follows the file's current length: grows the window after appends, shrinks it after a
@@ -1325,10 +1407,9 @@ impl Mapping {
     pub fn refresh(&self) -> Result<()> {
         let mut regions = self.lock_regions();
         let available = file_size(&self.file)?.saturating_sub(self.options.offset);
-        let target = if self.options.len == 0 {
-            available
-        } else {
-            available.min(self.options.len)
+        let target = match self.requested_len.load(Ordering::Acquire) {
+            0 => available,
+            fixed => available.min(fixed),
         };
         self.adopt_len(&mut regions, target)
     }
@@ -1341,35 +1422,47 @@ impl Mapping {
             .unwrap_or_else(|poison| poison.into_inner())
     }
 
-    /// Publishes a window of `len` bytes: reuses the current region when it covers `len` and has
-    /// lost nothing, else maps a new one (with geometric headroom when growing). Called with the
-    /// regions lock held.
+    /// Publishes a window of `len` bytes. Within the current region's capacity the region is
+    /// reused, repaired first if the guard zeroed pages of it (so the mapping count stays
+    /// bounded and the base never moves); beyond it a new region gets geometric headroom. A
+    /// shrink waits for the guarded calls that may still read the old length (see `grace`).
+    /// Called with the regions lock held.
     #[allow(clippy::vec_box)] // see `Mapping::regions`
     fn adopt_len(&self, regions: &mut Vec<Box<Region>>, len: u64) -> Result<()> {
         let current = self.view();
-        let intact = current.region.guard.lost_from() == NOTHING_LOST;
-        if current.len == len && intact {
+        let region = current.region;
+        if len > region.capacity {
+            let capacity = len.max(region.capacity.saturating_mul(2));
+            let grown = Box::new(Region::map(
+                &self.file,
+                &self.options,
+                self.options.offset,
+                len,
+                capacity,
+            )?);
+            self.publish(&grown, len);
+            regions.push(grown);
             return Ok(());
         }
-        if len <= current.region.capacity && intact {
-            current.region.map_more(&self.file, &self.options, len)?;
-            self.publish(current.region, len);
+        let lost = region.guard.lost_from();
+        let zeroed = region.guard.zeroed_from();
+        if lost != NOTHING_LOST || zeroed != NOTHING_LOST {
+            // First a view that reaches no lost or zeroed byte, and wait until nobody reads an
+            // older one; then the file goes back over the zeroed pages and the loss is forgotten.
+            let first_bad = lost.min(zeroed).saturating_sub(self.options.offset);
+            self.publish_and_wait(region, len.min(current.len).min(first_bad));
+            if zeroed != NOTHING_LOST {
+                region.remap_file(&self.file, &self.options, zeroed)?;
+            }
+            region.guard.clear_repaired(lost, zeroed);
+        } else if len < current.len {
+            self.publish_and_wait(region, len);
             return Ok(());
         }
-        let capacity = if len > current.region.capacity {
-            len.max(current.region.capacity.saturating_mul(2))
-        } else {
-            len
-        };
-        let region = Box::new(Region::map(
-            &self.file,
-            &self.options,
-            self.options.offset,
-            len,
-            capacity,
-        )?);
-        self.publish(&*region, len);
-        regions.push(region);
+        region.map_more(&self.file, &self.options, len)?;
+        if self.view().len != len {
+            self.publish(region, len);
+        }
         Ok(())
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod flush;
+pub mod grace;
 pub mod guard;
 pub mod mapping;
 
