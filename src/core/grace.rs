@@ -20,7 +20,7 @@ const MARKS: usize = 4096;
 
 /// One thread's reader state. Never freed: a thread that ends hands it back for reuse.
 struct Mark {
-    /// Address of the mapping being read (0: not inside a guarded operation).
+    /// Id of the mapping being read (0: not inside a guarded operation).
     mapping: AtomicUsize,
     /// The view sequence the operation started from.
     sequence: AtomicU64,
@@ -42,6 +42,8 @@ thread_local! {
     static MARK: Cell<*const Mark> = const { Cell::new(ptr::null()) };
     /// Hands the mark back when the thread ends (registered at the first guarded operation).
     static RELEASE: MarkRelease = const { MarkRelease };
+    /// The mapping read by a thread that found no free mark (the rare fallback path).
+    static UNMARKED: Cell<usize> = const { Cell::new(0) };
 }
 
 struct MarkRelease;
@@ -66,12 +68,24 @@ impl Drop for Reading {
     #[inline]
     fn drop(&mut self) {
         if self.mark.is_null() {
+            UNMARKED.with(|cell| cell.set(0));
             UNMARKED_READERS.fetch_sub(1, Ordering::Release);
         } else {
             // SAFETY: this thread's own mark, never freed.
             unsafe { (*self.mark).mapping.store(0, Ordering::Release) };
         }
     }
+}
+
+/// The mapping id this thread is inside a guarded call on (0: none). Async-signal-safe: the
+/// SIGBUS handler asks it (a const thread-local without destructor, then one atomic load).
+pub fn reading_mapping() -> usize {
+    let mark = MARK.with(Cell::get);
+    if mark.is_null() {
+        return UNMARKED.with(Cell::get);
+    }
+    // SAFETY: marks are never freed.
+    unsafe { (*mark).mapping.load(Ordering::Relaxed) }
 }
 
 /// Marks this thread as reading `mapping` from view `sequence` until the returned value drops.
@@ -81,6 +95,7 @@ pub fn read(mapping: usize, sequence: u64) -> Reading {
     let mark = MARK.with(Cell::get);
     let mark = if mark.is_null() { own_mark() } else { mark };
     if mark.is_null() {
+        UNMARKED.with(|cell| cell.set(mapping));
         UNMARKED_READERS.fetch_add(1, Ordering::SeqCst);
         return Reading { mark };
     }

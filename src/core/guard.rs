@@ -25,7 +25,6 @@
 //! mappings without the raw guard; a thread that made a guarded call has its block already, and
 //! any other such fault is a raw access that goes on to the previous disposition (death by default).
 
-use std::cell::Cell;
 use std::mem::MaybeUninit;
 use std::os::fd::RawFd;
 use std::ptr;
@@ -72,6 +71,9 @@ pub struct Entry {
     file_offset: u64,
     prot: libc::c_int,
     raw_guard: bool,
+    /// Id of the mapping this entry belongs to: a fault in it is recovered when this thread is
+    /// inside a guarded call on that mapping (`grace::reading_mapping`).
+    owner: usize,
     lost_from: AtomicU64,
     cause: AtomicU32,
     /// File offset of the first page the handler replaced with zeros (NOTHING_LOST: none). The
@@ -116,12 +118,6 @@ static PREVIOUS: Previous = Previous(std::cell::UnsafeCell::new(MaybeUninit::zer
 /// The previous handler had SA_RESETHAND and has run once: from then on it counts as SIG_DFL
 /// (what the kernel would have made of it), while the library's own handler stays installed.
 static PREVIOUS_RESET: AtomicBool = AtomicBool::new(false);
-
-thread_local! {
-    /// The entry this thread's guarded operation is working on (null outside guarded operations).
-    /// Const-initialised and without destructor: reading it from the handler never allocates.
-    static ACTIVE: Cell<*const Entry> = const { Cell::new(ptr::null()) };
-}
 
 /// The system page size, from sysconf at the first call (before any mapping is made, so 16 KiB
 /// and 64 KiB page kernels get the right value from the start).
@@ -225,7 +221,7 @@ impl Registration {
         len: usize,
         fd: RawFd,
         file_offset: u64,
-        own_end: u64,
+        owner: usize,
         writable: bool,
         raw_guard: bool,
     ) -> Result<Registration> {
@@ -244,10 +240,12 @@ impl Registration {
             file_offset,
             prot,
             raw_guard,
+            owner,
             lost_from: AtomicU64::new(NOTHING_LOST),
             cause: AtomicU32::new(CAUSE_NONE),
             zeroed_from: AtomicU64::new(NOTHING_LOST),
-            own_end: AtomicU64::new(own_end),
+            // Claims everything until the mapping publishes its length (`set_own_end`).
+            own_end: AtomicU64::new(u64::MAX),
         }));
         let registry = &REGISTRY;
         let mut index = registry.free_hint.load(Ordering::Relaxed);
@@ -316,16 +314,14 @@ impl Registration {
         }
     }
 
-    /// Runs `operation` with this thread marked as inside a guarded operation on this mapping:
-    /// a SIGBUS on it inside `operation` is recovered (zeros) instead of fatal.
+    /// Runs `operation`, which touches this mapping. The caller holds a `grace::Reading` of the
+    /// owning mapping: that mark is what makes a SIGBUS inside `operation` recoverable (zeros)
+    /// instead of fatal. The fences keep the mapping accesses inside the marked span.
     #[inline(always)]
     pub fn guarded<R>(&self, operation: impl FnOnce() -> R) -> R {
-        let previous = ACTIVE.with(|active| active.replace(self.entry));
-        // Keep the mapping accesses between the mark and the unmark.
         compiler_fence(Ordering::SeqCst);
         let result = operation();
         compiler_fence(Ordering::SeqCst);
-        ACTIVE.with(|active| active.set(previous));
         result
     }
 }
@@ -400,7 +396,7 @@ fn recover(registry: &Registry, address: usize) -> bool {
     };
     // Raw guard first: it needs no thread-local, so a thread that never made a guarded call
     // does not touch this library's TLS inside the handler.
-    if !entry.raw_guard && !ACTIVE.with(|active| ptr::eq(active.get(), entry)) {
+    if !entry.raw_guard && super::grace::reading_mapping() != entry.owner {
         return false;
     }
     // Only a real fault is acted on: a SIGBUS forged with a fault's si_code (sigqueue to itself)

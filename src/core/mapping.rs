@@ -13,7 +13,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use memmap2::{MmapMut, MmapOptions, MmapRaw};
@@ -79,6 +79,9 @@ pub struct Options {
     /// Reserve address space for a window of up to this many bytes, so growth within it never
     /// moves the window (0 = none).
     pub max_len: u64,
+    /// Set by `Mapping::open`: the process-unique id of the mapping (never 0), which its
+    /// guard registrations and the grace marks of its readers name.
+    id: usize,
 }
 
 impl Options {
@@ -93,6 +96,7 @@ impl Options {
             guard_raw: false,
             flush_policy: FlushPolicy::Manual,
             max_len: 0,
+            id: 0,
         }
     }
 }
@@ -284,7 +288,7 @@ impl Region {
             (capacity + lead) as usize,
             file.as_raw_fd(),
             offset - lead,
-            u64::MAX, // claims everything until `Mapping::publish` says how much
+            options.id,
             options.mode.writable_memory(),
             options.guard_raw,
         )?;
@@ -753,6 +757,10 @@ impl Mapping {
                 )));
             }
         }
+        static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+        let mut options = options.clone();
+        options.id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        let options = &options;
         let (file, created) = open_file(path, options)?;
         let metadata = file
             .metadata()
@@ -869,14 +877,14 @@ impl Mapping {
     #[inline]
     fn reading(&self) -> (grace::Reading, View<'_>) {
         let sequence = self.current.sequence.load(Ordering::Acquire);
-        let reading = grace::read(self as *const Mapping as usize, sequence);
+        let reading = grace::read(self.options.id, sequence);
         (reading, self.view())
     }
 
     /// Publishes (region, len) and waits until no guarded call still uses an older view.
     fn publish_and_wait(&self, region: &Region, len: u64) {
         let sequence = self.publish(region, len);
-        grace::wait_for_readers(self as *const Mapping as usize, sequence);
+        grace::wait_for_readers(self.options.id, sequence);
     }
 
     /// Current window length in bytes.
@@ -976,40 +984,63 @@ impl Mapping {
     /// Copies `destination.len()` bytes at `offset` out of the mapping (guarded).
     #[inline]
     pub fn read(&self, offset: u64, destination: &mut [u8]) -> Result<()> {
+        // SAFETY: a slice is valid for its length.
+        unsafe { self.read_into(offset, destination.as_mut_ptr(), destination.len()) }
+    }
+
+    /// `read` for a C caller's buffer: the range is checked before anything is built from
+    /// `destination`, so any `len` (above isize::MAX too) is answered, OUT_OF_BOUNDS.
+    ///
+    /// # Safety
+    /// When `[offset, offset + len)` lies in the window, `destination` is valid for `len` writes.
+    #[inline]
+    pub unsafe fn read_into(&self, offset: u64, destination: *mut u8, len: usize) -> Result<()> {
         let (_reading, view) = self.reading();
-        let len = destination.len() as u64;
-        check_range(offset, len, view.len)?;
+        check_range(offset, len as u64, view.len)?;
         if len == 0 {
             return Ok(()); // touches nothing, so nothing can be lost
         }
         if !guard::faults_recoverable() {
-            return self.pread(offset, destination);
+            // SAFETY: in range, so the caller's buffer holds `len` bytes (<= the window).
+            return self.pread(offset, unsafe {
+                std::slice::from_raw_parts_mut(destination, len)
+            });
         }
-        self.guarded(view, offset, len, |source| {
+        self.guarded(view, offset, len as u64, |source| {
             // SAFETY: `source` points at `len` mapped bytes; `destination` is a distinct buffer.
-            unsafe { copy_bytes(source, destination.as_mut_ptr(), destination.len()) }
+            unsafe { copy_bytes(source, destination, len) }
         })
     }
 
     /// Copies `source` into the mapping at `offset` (guarded; READ_WRITE or COPY_ON_WRITE).
     #[inline]
     pub fn write(&self, offset: u64, source: &[u8]) -> Result<()> {
+        // SAFETY: a slice is valid for its length.
+        unsafe { self.write_from(offset, source.as_ptr(), source.len()) }
+    }
+
+    /// `write` for a C caller's buffer, checked as `read_into`.
+    ///
+    /// # Safety
+    /// When `[offset, offset + len)` lies in the window, `source` is valid for `len` reads.
+    #[inline]
+    pub unsafe fn write_from(&self, offset: u64, source: *const u8, len: usize) -> Result<()> {
         let (_reading, view) = self.reading();
-        let len = source.len() as u64;
-        check_range(offset, len, view.len)?;
+        check_range(offset, len as u64, view.len)?;
         self.require_writable("writing")?;
         if len == 0 {
             return Ok(()); // touches nothing, so nothing can be lost
         }
         self.mark_dirty();
         if !guard::faults_recoverable() && self.options.mode == Mode::ReadWrite {
-            return self.pwrite(offset, source);
+            // SAFETY: in range, so the caller's buffer holds `len` bytes (<= the window).
+            return self.pwrite(offset, unsafe { std::slice::from_raw_parts(source, len) });
         }
-        self.guarded(view, offset, len, |target| {
+        self.guarded(view, offset, len as u64, |target| {
             // SAFETY: `target` points at `len` writable mapped bytes; `source` is a distinct buffer.
-            unsafe { copy_bytes(source.as_ptr(), target, source.len()) }
+            unsafe { copy_bytes(source, target, len) }
         })?;
-        self.after_write(offset, len);
+        self.after_write(offset, len as u64);
         Ok(())
     }
 

@@ -4,7 +4,7 @@ use std::ffi::c_void;
 
 use super::boundary::{non_null, on};
 use super::handle::borrow;
-use super::status::{mapfile_status, Failure};
+use super::status::mapfile_status;
 use super::types::mapfile_t;
 use crate::core::{check_range, Mapping};
 
@@ -82,11 +82,9 @@ pub extern "C" fn mapfile_read(
 ) -> mapfile_status {
     on("mapfile_read", m, |mapping| {
         non_null(dst, "dst")?;
-        within_window(mapping, offset, len)?;
-        // SAFETY: the caller provides `len` writable bytes at dst, and len fits the window (so
-        // it is at most isize::MAX, as a slice requires).
-        let destination = unsafe { std::slice::from_raw_parts_mut(dst.cast::<u8>(), len) };
-        Ok(mapping.read(offset, destination)?)
+        // SAFETY: the caller provides `len` writable bytes at dst (the core checks the range
+        // before it builds anything from it).
+        Ok(unsafe { mapping.read_into(offset, dst.cast(), len) }?)
     })
 }
 
@@ -107,10 +105,8 @@ pub extern "C" fn mapfile_write(
 ) -> mapfile_status {
     on("mapfile_write", m, |mapping| {
         non_null(src, "src")?;
-        within_window(mapping, offset, len)?;
-        // SAFETY: the caller provides `len` readable bytes at src; len fits the window.
-        let source = unsafe { std::slice::from_raw_parts(src.cast::<u8>(), len) };
-        Ok(mapping.write(offset, source)?)
+        // SAFETY: the caller provides `len` readable bytes at src (checked as in mapfile_read).
+        Ok(unsafe { mapping.write_from(offset, src.cast(), len) }?)
     })
 }
 
@@ -147,12 +143,6 @@ pub extern "C" fn mapfile_find(
         unsafe { *out_pos = found.unwrap_or(super::types::MAPFILE_NPOS) };
         Ok(())
     })
-}
-
-/// `[offset, offset + len)` fits the window now: checked before a slice is built over the caller's
-/// buffer of `len` bytes (the core checks again against the view it works on).
-fn within_window(mapping: &Mapping, offset: u64, len: usize) -> Result<(), Failure> {
-    Ok(check_range(offset, len as u64, mapping.len())?)
 }
 
 /// Guarded count of the bytes equal to `byte` in `[offset, offset + len)` (SIMD, memchr).
