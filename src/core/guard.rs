@@ -161,7 +161,8 @@ pub fn sigbus_mode() -> SigbusMode {
 
 /// Freezes the mode (the environment variable `MAPFILE_SIGBUS=off|host` can set it for programs
 /// that cannot call the function) and installs the handler if the mode asks for it.
-fn prepare() {
+/// Idempotent; `Mapping::open` calls it before any decision that depends on the mode.
+pub fn prepare() {
     INSTALL.call_once(|| {
         page_size(); // before the handler can run: it must not call sysconf
         if let Ok(value) = std::env::var("MAPFILE_SIGBUS") {

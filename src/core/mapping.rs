@@ -736,11 +736,24 @@ fn file_size(file: &File) -> Result<u64> {
 impl Mapping {
     /// Opens `path` per `options` and maps the window.
     pub fn open(path: &Path, options: &Options) -> Result<Arc<Mapping>> {
-        if options.guard_raw && !guard::faults_recoverable() {
-            return Err(Error::Unsupported(
-                "GUARD_RAW needs the SIGBUS handler, which is switched off (MAPFILE_SIGBUS=off)"
-                    .into(),
-            ));
+        // The SIGBUS mode (MAPFILE_SIGBUS in the environment too) is settled before it decides
+        // anything here.
+        guard::prepare();
+        if !guard::faults_recoverable() {
+            // Without a handler, only what pread/pwrite can answer is offered: a raw guard needs
+            // the handler, and a COPY_ON_WRITE handle's private bytes exist only in the mapping.
+            let needs_handler = if options.guard_raw {
+                Some("GUARD_RAW")
+            } else if options.mode == Mode::CopyOnWrite {
+                Some("COPY_ON_WRITE")
+            } else {
+                None
+            };
+            if let Some(what) = needs_handler {
+                return Err(Error::Unsupported(format!(
+                    "{what} needs the SIGBUS handler, which is switched off (MAPFILE_SIGBUS_OFF)"
+                )));
+            }
         }
         if options.mode != Mode::ReadWrite {
             let needs_read_write = if options.disposition != Disposition::OpenExisting {
@@ -1032,7 +1045,7 @@ impl Mapping {
             return Ok(()); // touches nothing, so nothing can be lost
         }
         self.mark_dirty();
-        if !guard::faults_recoverable() && self.options.mode == Mode::ReadWrite {
+        if !guard::faults_recoverable() {
             // SAFETY: in range, so the caller's buffer holds `len` bytes (<= the window).
             return self.pwrite(offset, unsafe { std::slice::from_raw_parts(source, len) });
         }
@@ -1321,6 +1334,15 @@ impl Mapping {
         }
         if mutating {
             self.require_writable("an atomic update")?;
+        }
+        if !guard::faults_recoverable() {
+            // An atomic must touch the mapping, which could raise SIGBUS with no handler.
+            return Err(Error::Unsupported(
+                "atomics need the SIGBUS handler, which is switched off (MAPFILE_SIGBUS_OFF)"
+                    .into(),
+            ));
+        }
+        if mutating {
             self.mark_dirty();
         }
         self.guarded(view, offset, width, operation)

@@ -45,6 +45,25 @@ static void expect_guarded_behaviour(const char *name, uint32_t mode) {
     EXPECT(mapfile_close(m) == MAPFILE_OK);
 }
 
+/* SIGBUS off: what only the mapping can answer is refused up front (UNSUPPORTED), never a death:
+ * COPY_ON_WRITE (its private bytes are only in the mapping) and atomics. */
+static void expect_off_refusals(const char *name) {
+    const char *path = scratch_path(name);
+    EXPECT(write_pattern_file(path, SIZE) == 0);
+    mapfile_t *m = NULL;
+    EXPECT(mapfile_open(path, MAPFILE_MODE_COPY_ON_WRITE, &m) == MAPFILE_ERR_UNSUPPORTED);
+    EXPECT(m == NULL);
+    EXPECT(mapfile_open(path, MAPFILE_MODE_READ_WRITE, &m) == MAPFILE_OK);
+    uint64_t value = 0;
+    EXPECT(mapfile_atomic_u64_load(m, 0, &value) == MAPFILE_ERR_UNSUPPORTED);
+    EXPECT(mapfile_atomic_u64_fetch_add(m, 8, 1, NULL) == MAPFILE_ERR_UNSUPPORTED);
+    /* argument checks still come first */
+    EXPECT(mapfile_atomic_u64_load(m, 4, &value) == MAPFILE_ERR_MISALIGNED);
+    EXPECT(truncate(path, 0) == 0);
+    EXPECT(mapfile_atomic_u64_store(m, 8 * PAGE - 8, 1) == MAPFILE_ERR_UNSUPPORTED); /* alive */
+    EXPECT(mapfile_close(m) == MAPFILE_OK);
+}
+
 static void off_scenario(void) {
     EXPECT(mapfile_sigbus_mode(MAPFILE_SIGBUS_OFF) == MAPFILE_OK);
     expect_guarded_behaviour("off-ro", MAPFILE_MODE_READ_ONLY);
@@ -70,6 +89,7 @@ static void off_scenario(void) {
     mapfile_t *m = NULL;
     EXPECT(write_pattern_file(scratch_path("off-raw"), SIZE) == 0);
     EXPECT(mapfile_open_with(scratch_path("off-raw"), &options, &m) == MAPFILE_ERR_UNSUPPORTED);
+    expect_off_refusals("off-refusals");
     /* the mode is frozen now */
     EXPECT(mapfile_sigbus_mode(MAPFILE_SIGBUS_INSTALL) == MAPFILE_ERR_INVALID_ARG);
     EXPECT(mapfile_sigbus_mode(MAPFILE_SIGBUS_OFF) == MAPFILE_OK);
@@ -81,7 +101,15 @@ TEST(sigbus_off_mode_guards_with_pread_and_installs_nothing) {
 
 static void environment_scenario(void) {
     setenv("MAPFILE_SIGBUS", "off", 1);
+    /* The variable decides before the first open does anything: GUARD_RAW is refused. */
+    mapfile_options options;
+    mapfile_options_init(&options);
+    options.flags = MAPFILE_FLAG_GUARD_RAW;
+    mapfile_t *m = NULL;
+    EXPECT(write_pattern_file(scratch_path("env-raw"), SIZE) == 0);
+    EXPECT(mapfile_open_with(scratch_path("env-raw"), &options, &m) == MAPFILE_ERR_UNSUPPORTED);
     expect_guarded_behaviour("env-off", MAPFILE_MODE_READ_ONLY);
+    expect_off_refusals("env-refusals");
     struct sigaction now;
     EXPECT(sigaction(SIGBUS, NULL, &now) == 0 && now.sa_handler == SIG_DFL);
 }
