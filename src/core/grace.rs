@@ -12,7 +12,9 @@
 
 use std::cell::Cell;
 use std::ptr;
-use std::sync::atomic::{compiler_fence, fence, AtomicBool, AtomicPtr, AtomicU64, AtomicU8};
+use std::sync::atomic::{
+    compiler_fence, fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8,
+};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// How many threads can hold a mark at once; more fall back to a shared counter.
@@ -26,7 +28,14 @@ struct Mark {
     sequence: AtomicU64,
     /// Taken by a live thread.
     owned: AtomicBool,
+    /// Guarded calls until this thread's signal mask is looked at again (low bits), and whether
+    /// SIGBUS was blocked when it last was (`SIGBUS_BLOCKED`). Written by the owner only.
+    mask_check: AtomicU32,
 }
+
+/// How often (in guarded calls) a thread's signal mask is looked at again.
+const MASK_RECHECK: u32 = 1024;
+const SIGBUS_BLOCKED: u32 = 1 << 31;
 
 static TABLE: [AtomicPtr<Mark>; MARKS] = [const { AtomicPtr::new(ptr::null_mut()) }; MARKS];
 /// Guarded operations of threads that found no free mark (counted instead, for any mapping).
@@ -62,11 +71,16 @@ impl Drop for MarkRelease {
 /// While alive, this thread counts as reading `mapping` from view `sequence` (see `read`).
 pub struct Reading {
     mark: *const Mark,
+    /// SIGBUS was blocked in this thread and is unblocked for the call: block it again after.
+    reblock: bool,
 }
 
 impl Drop for Reading {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
+        if self.reblock {
+            set_sigbus_blocked(true);
+        }
         if self.mark.is_null() {
             UNMARKED.with(|cell| cell.set(0));
             UNMARKED_READERS.fetch_sub(1, Ordering::Release);
@@ -90,17 +104,32 @@ pub fn reading_mapping() -> usize {
 
 /// Marks this thread as reading `mapping` from view `sequence` until the returned value drops.
 /// Call it BEFORE taking the view; a writer that published a newer view after `sequence` waits.
-#[inline]
+#[inline(always)]
 pub fn read(mapping: usize, sequence: u64) -> Reading {
     let mark = MARK.with(Cell::get);
     let mark = if mark.is_null() { own_mark() } else { mark };
     if mark.is_null() {
         UNMARKED.with(|cell| cell.set(mapping));
         UNMARKED_READERS.fetch_add(1, Ordering::SeqCst);
-        return Reading { mark };
+        let reblock = sigbus_blocked_now() && set_sigbus_blocked(false);
+        return Reading { mark, reblock };
     }
     // SAFETY: this thread's own mark, never freed.
     let own = unsafe { &*mark };
+    // A fault in a thread that blocks SIGBUS is forced to the default action (death) by the
+    // kernel: such a thread gets SIGBUS unblocked for the length of the call. The mask is looked
+    // at on the thread's first call and every MASK_RECHECK calls after (a system call).
+    let mut check = own.mask_check.load(Ordering::Relaxed);
+    if check & !SIGBUS_BLOCKED == 0 {
+        check = MASK_RECHECK
+            | if sigbus_blocked_now() {
+                SIGBUS_BLOCKED
+            } else {
+                0
+            };
+    }
+    own.mask_check.store(check - 1, Ordering::Relaxed);
+    let reblock = check & SIGBUS_BLOCKED != 0 && set_sigbus_blocked(false);
     own.sequence.store(sequence, Ordering::Relaxed);
     own.mapping.store(mapping, Ordering::Relaxed);
     if BARRIER.load(Ordering::Relaxed) == BARRIER_MEMBARRIER {
@@ -109,7 +138,35 @@ pub fn read(mapping: usize, sequence: u64) -> Reading {
     } else {
         fence(Ordering::SeqCst);
     }
-    Reading { mark }
+    Reading { mark, reblock }
+}
+
+/// Whether this thread blocks SIGBUS now (one system call).
+#[cold]
+fn sigbus_blocked_now() -> bool {
+    // SAFETY: pthread_sigmask only writes the local set; sigismember reads it.
+    unsafe {
+        let mut mask: libc::sigset_t = std::mem::zeroed();
+        libc::pthread_sigmask(libc::SIG_SETMASK, ptr::null(), &mut mask) == 0
+            && libc::sigismember(&mask, libc::SIGBUS) == 1
+    }
+}
+
+/// Blocks or unblocks SIGBUS (only) in this thread; true when it did.
+#[cold]
+fn set_sigbus_blocked(blocked: bool) -> bool {
+    // SAFETY: a local set holding SIGBUS; pthread_sigmask changes only this thread's mask.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGBUS);
+        let how = if blocked {
+            libc::SIG_BLOCK
+        } else {
+            libc::SIG_UNBLOCK
+        };
+        libc::pthread_sigmask(how, &set, ptr::null_mut()) == 0
+    }
 }
 
 /// Takes a free mark (or makes one) for this thread. Null when the table is full.
@@ -124,6 +181,7 @@ fn own_mark() -> *const Mark {
                 mapping: AtomicUsize::new(0),
                 sequence: AtomicU64::new(0),
                 owned: AtomicBool::new(true),
+                mask_check: AtomicU32::new(0),
             }));
             match slot.compare_exchange(ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire)
             {
@@ -141,6 +199,8 @@ fn own_mark() -> *const Mark {
             .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
             .is_ok()
         {
+            // SAFETY: published marks are never freed; this thread owns it now.
+            unsafe { &*existing }.mask_check.store(0, Ordering::Relaxed);
             found = existing;
             break;
         }

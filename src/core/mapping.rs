@@ -887,7 +887,7 @@ impl Mapping {
     /// Marks this thread as a reader of this mapping (see `grace`), then takes the view: a
     /// resize or refresh that publishes a newer view waits for the returned `Reading` to drop
     /// before it cuts the file or repairs pages.
-    #[inline]
+    #[inline(always)]
     fn reading(&self) -> (grace::Reading, View<'_>) {
         let sequence = self.current.sequence.load(Ordering::Acquire);
         let reading = grace::read(self.options.id, sequence);

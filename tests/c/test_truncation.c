@@ -446,6 +446,46 @@ TEST(forged_sigbus_at_an_intact_page_is_not_acted_on) {
     munmap((void *)seen, 4096);
 }
 
+/* A worker thread that blocks every signal (as worker pools do): a fault there would get the
+ * default action from the kernel, so guarded calls must unblock SIGBUS around themselves. */
+static void *blocked_reader(void *argument) {
+    int block_late = *(int *)argument;
+    const char *path = scratch_path(block_late ? "blocked-late" : "blocked-early");
+    sigset_t all, now;
+    sigfillset(&all);
+    if (!block_late) pthread_sigmask(SIG_BLOCK, &all, NULL);
+    make_file(path);
+    mapfile_t *m = NULL;
+    EXPECT(mapfile_open(path, MAPFILE_MODE_READ_ONLY, &m) == MAPFILE_OK);
+    uint8_t byte = 0;
+    EXPECT(mapfile_read(m, 0, &byte, 1) == MAPFILE_OK);
+    if (block_late) {
+        /* blocked after its first calls: seen within 1024 calls (the documented recheck) */
+        pthread_sigmask(SIG_BLOCK, &all, NULL);
+        for (int i = 0; i < 1100; i++) EXPECT(mapfile_read(m, 10, &byte, 1) == MAPFILE_OK);
+    }
+    EXPECT(truncate(path, 0) == 0);
+    EXPECT(mapfile_read(m, SIZE - 1, &byte, 1) == MAPFILE_ERR_TRUNCATED);
+    uint64_t count = 0;
+    EXPECT(mapfile_count_byte(m, 0, SIZE, 'x', &count) == MAPFILE_ERR_TRUNCATED);
+    /* the thread's mask is as it was */
+    EXPECT(pthread_sigmask(SIG_SETMASK, NULL, &now) == 0 && sigismember(&now, SIGBUS) == 1);
+    EXPECT(mapfile_close(m) == MAPFILE_OK);
+    return NULL;
+}
+
+static void blocked_scenario(const void *argument) {
+    pthread_t thread;
+    EXPECT(pthread_create(&thread, NULL, blocked_reader, (void *)argument) == 0);
+    EXPECT(pthread_join(thread, NULL) == 0);
+}
+
+TEST(guarded_calls_survive_in_threads_that_block_sigbus) {
+    int early = 0, late = 1;
+    CHECK(exited_cleanly(run_in_child(blocked_scenario, &early, 30)));
+    CHECK(exited_cleanly(run_in_child(blocked_scenario, &late, 30)));
+}
+
 /* A SIGBUS sent with kill/raise is never swallowed: with the default action the process dies. */
 static void sent_signal_scenario(const void *argument) {
     (void)argument;
@@ -591,6 +631,7 @@ int main(int argc, char **argv) {
     RUN(program_sigbus_handlers_still_run_for_their_own_faults);
     RUN(chaining_honours_the_previous_handlers_flags_and_mask);
     RUN(forged_sigbus_at_an_intact_page_is_not_acted_on);
+    RUN(guarded_calls_survive_in_threads_that_block_sigbus);
     RUN(sent_sigbus_is_never_swallowed);
     RUN(prior_sig_ign_still_ends_in_death_not_a_hang);
     RUN(truncation_racing_long_scans_never_crashes_or_miscounts);
