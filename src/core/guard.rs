@@ -415,7 +415,7 @@ fn recover(registry: &Registry, address: usize) -> bool {
     } else {
         u64::MAX
     };
-    let (cause, lost_from, zero_from, zero_to) = lost_range(
+    let (mut cause, mut lost_from, mut zero_from, zero_to) = lost_range(
         entry.start,
         entry.end,
         entry.file_offset,
@@ -424,20 +424,15 @@ fn recover(registry: &Registry, address: usize) -> bool {
         file_size,
         entry.own_end.load(Ordering::Acquire),
     );
-    // SAFETY: [zero_from, zero_to) lies inside this registered mapping (which cannot be unmapped
-    // while we are counted in `in_handler`); MAP_FIXED replaces exactly those pages.
-    let remapped = unsafe {
-        libc::mmap(
-            zero_from as *mut libc::c_void,
-            zero_to - zero_from,
-            entry.prot,
-            libc::MAP_FIXED | libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-            -1,
-            0,
-        )
-    };
-    if remapped == libc::MAP_FAILED {
-        return false;
+    if !zero_pages(entry, zero_from, zero_to) {
+        // Out of mappings (vm.max_map_count): the kernel refuses every new mapping. Unmapping
+        // the whole registered range frees one, and zeros go back in its place, at the price of
+        // every byte of it: all of it counts as lost (calls answer TRUNCATED until a refresh
+        // maps the file again).
+        if !replace_with_zeros(entry) {
+            return false;
+        }
+        (cause, lost_from, zero_from) = (CAUSE_TRUNCATED, entry.file_offset, entry.start);
     }
     let zeroed_file_offset = entry.file_offset + (zero_from - entry.start) as u64;
     entry
@@ -457,6 +452,49 @@ fn recover(registry: &Registry, address: usize) -> bool {
         entry.lost_from.fetch_min(lost_from, Ordering::AcqRel);
     }
     true
+}
+
+/// Maps anonymous zero pages (the mapping's protection) over `[from, to)` of `entry`.
+fn zero_pages(entry: &Entry, from: usize, to: usize) -> bool {
+    // SAFETY: [from, to) lies inside this registered mapping (which cannot be unmapped while we
+    // are counted in `in_handler`); MAP_FIXED replaces exactly those pages.
+    let remapped = unsafe {
+        libc::mmap(
+            from as *mut libc::c_void,
+            to - from,
+            entry.prot,
+            libc::MAP_FIXED | libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    remapped != libc::MAP_FAILED
+}
+
+/// Unmaps all of `entry` and maps zero pages at the same place. MAP_FIXED_NOREPLACE: should
+/// another thread map something into the hole meanwhile, it fails rather than overwrite it.
+fn replace_with_zeros(entry: &Entry) -> bool {
+    let len = entry.end - entry.start;
+    // SAFETY: the range is this registered mapping's own, which nobody else uses; the fault
+    // repeats on return only if the zeros are in place again (else the caller chains).
+    unsafe {
+        if libc::munmap(entry.start as *mut libc::c_void, len) != 0 {
+            return false;
+        }
+        let placed = libc::mmap(
+            entry.start as *mut libc::c_void,
+            len,
+            entry.prot,
+            libc::MAP_FIXED_NOREPLACE | libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        );
+        if placed != libc::MAP_FAILED && placed as usize != entry.start {
+            libc::munmap(placed, len); // a kernel that took the flag as a hint
+            return false;
+        }
+        placed != libc::MAP_FAILED
+    }
 }
 
 /// Which pages a fault at `fault_page` loses, for a mapping of `[start, end)` at `file_offset`

@@ -486,6 +486,47 @@ TEST(guarded_calls_survive_in_threads_that_block_sigbus) {
     CHECK(exited_cleanly(run_in_child(blocked_scenario, &late, 30)));
 }
 
+/* Out of mappings (vm.max_map_count reached by the program's own mappings): a guarded call over
+ * truncated bytes still answers (TRUNCATED, for the whole mapping until a refresh) instead of
+ * dying; refresh then maps the file again. */
+static void *fillers[70000];
+
+static void out_of_mappings_scenario(const void *argument) {
+    (void)argument;
+    const char *path = scratch_path("out-of-mappings");
+    make_file(path);
+    mapfile_t *m = NULL;
+    EXPECT(mapfile_open(path, MAPFILE_MODE_READ_ONLY, &m) == MAPFILE_OK);
+    int count = 0;
+    while (count < 70000) { /* alternate protections so that neighbours never merge */
+        void *p = mmap(NULL, 4096, count % 2 ? PROT_READ : PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) break;
+        fillers[count++] = p;
+    }
+    EXPECT(count < 70000); /* the limit was reached */
+    EXPECT(truncate(path, PAGE + 10) == 0);
+    uint8_t byte = 0;
+    EXPECT(mapfile_read(m, SIZE - 1, &byte, 1) == MAPFILE_ERR_TRUNCATED);
+    EXPECT(mapfile_read(m, 5, &byte, 1) == MAPFILE_ERR_TRUNCATED); /* the price: all of it */
+    EXPECT(mapfile_check(m) == MAPFILE_ERR_TRUNCATED);
+    EXPECT(mapfile_refresh(m) == MAPFILE_OK);
+    EXPECT(mapfile_len(m) == PAGE + 10);
+    EXPECT(mapfile_read(m, 5, &byte, 1) == MAPFILE_OK && byte == pattern_byte(5));
+    EXPECT(mapfile_check(m) == MAPFILE_OK);
+    while (count > 0) munmap(fillers[--count], 4096);
+    EXPECT(mapfile_close(m) == MAPFILE_OK);
+}
+
+TEST(out_of_mappings_a_guarded_call_still_answers) {
+#if defined(__SANITIZE_ADDRESS__)
+    SKIP("under AddressSanitizer, which needs mappings of its own at the limit");
+#endif
+    const char *preload = getenv("LD_PRELOAD");
+    if (preload != NULL && strstr(preload, "vgpreload") != NULL) SKIP("under valgrind");
+    CHECK(exited_cleanly(run_in_child(out_of_mappings_scenario, NULL, 60)));
+}
+
 /* A SIGBUS sent with kill/raise is never swallowed: with the default action the process dies. */
 static void sent_signal_scenario(const void *argument) {
     (void)argument;
@@ -632,6 +673,7 @@ int main(int argc, char **argv) {
     RUN(chaining_honours_the_previous_handlers_flags_and_mask);
     RUN(forged_sigbus_at_an_intact_page_is_not_acted_on);
     RUN(guarded_calls_survive_in_threads_that_block_sigbus);
+    RUN(out_of_mappings_a_guarded_call_still_answers);
     RUN(sent_sigbus_is_never_swallowed);
     RUN(prior_sig_ign_still_ends_in_death_not_a_hang);
     RUN(truncation_racing_long_scans_never_crashes_or_miscounts);
