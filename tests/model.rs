@@ -6,8 +6,7 @@
 //!
 //! The model is exact where the library promises exactness and says so where the kernel leaves a
 //! byte unspecified (bytes written through the mapping into the last page past the file's end).
-//! A COPY_ON_WRITE handle that grows past its mapping's capacity maps anew, and its private
-//! writes stay only in the old mapping (documented; `max_len` avoids it): the model knows.
+//! COPY_ON_WRITE handles are modelled with their private pages, which survive refreshes.
 
 use std::ffi::CString;
 use std::fs::OpenOptions;
@@ -59,18 +58,12 @@ struct HandleModel {
     lost_from: Option<u64>,
     /// COPY_ON_WRITE: privately written pages (file page index -> bytes).
     private: std::collections::HashMap<u64, Vec<u8>>,
-    /// Window bytes the current mapping can hold; growing past it maps anew (doubling).
-    capacity: u64,
 }
 
 impl HandleModel {
-    /// The window becomes `len` bytes long. Past the capacity a new mapping is made, which shows
-    /// the file again (a COPY_ON_WRITE handle's private writes stay in the old one).
+    /// The window becomes `len` bytes long (a COPY_ON_WRITE handle keeps its private pages, also
+    /// when the library has to map the window anew).
     fn adopt(&mut self, len: u64) {
-        if len > self.capacity {
-            self.capacity = len.max(self.capacity.saturating_mul(2));
-            self.private.clear();
-        }
         self.len = len;
         self.lost_from = None;
     }
@@ -278,7 +271,6 @@ fn step_once(
                     len: model.file_len() - offset,
                     lost_from: None,
                     private: Default::default(),
-                    capacity: model.file_len() - offset,
                 });
             }
         }

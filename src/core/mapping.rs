@@ -397,6 +397,56 @@ impl Region {
         Ok(())
     }
 
+    /// COPY_ON_WRITE growth: copies the pages this process wrote privately in the first `len`
+    /// window bytes of `old` into this new region, so the private view of the kept range
+    /// survives the move. /proc/self/pagemap tells which pages are private (present and not
+    /// file-backed, or swapped); only those are read, and being anonymous they cannot fault.
+    fn copy_private_pages_from(
+        &self,
+        old: &Region,
+        len: u64,
+        window_file_offset: u64,
+    ) -> Result<()> {
+        const PRESENT: u64 = 1 << 63;
+        const SWAPPED: u64 = 1 << 62;
+        const FILE_PAGE: u64 = 1 << 61;
+        let page = guard::page_size();
+        let lead = self.window as usize % page;
+        // Pages the guard replaced with zeros are anonymous too, but not private writes: stop
+        // before them (they are lost, and the new region shows the file there instead).
+        let base_file_offset = window_file_offset - lead as u64;
+        let pages = (lead + len as usize)
+            .div_ceil(page)
+            .min((old.guard.zeroed_from().saturating_sub(base_file_offset) / page as u64) as usize);
+        let pagemap = File::open("/proc/self/pagemap")
+            .map_err(|e| Error::os("opening /proc/self/pagemap", e))?;
+        let old_base = old.window as usize - lead;
+        let mut entries = vec![0u8; pages * 8];
+        std::os::unix::fs::FileExt::read_exact_at(
+            &pagemap,
+            &mut entries,
+            (old_base / page * 8) as u64,
+        )
+        .map_err(|e| Error::os("reading /proc/self/pagemap", e))?;
+        for (index, entry) in entries.chunks_exact(8).enumerate() {
+            let bits = u64::from_ne_bytes(entry.try_into().expect("8 bytes"));
+            let private = (bits & PRESENT != 0 && bits & FILE_PAGE == 0) || bits & SWAPPED != 0;
+            if private {
+                // SAFETY: page `index` lies in both regions (the new one is at least as large),
+                // at the same offset from their page-aligned bases; the old page is anonymous
+                // (it cannot fault), the new one is this process's private mapping.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        (old_base + index * page) as *const u8,
+                        self.window.sub(lead).add(index * page),
+                        page,
+                    )
+                };
+            }
+        }
+        Ok(())
+    }
+
     /// The page-aligned address range covering window bytes `[offset, offset + len)`.
     fn page_range(&self, offset: u64, len: u64) -> (*mut libc::c_void, usize) {
         let page = guard::page_size();
@@ -1493,6 +1543,9 @@ impl Mapping {
                 len,
                 capacity,
             )?);
+            if self.options.mode == Mode::CopyOnWrite {
+                grown.copy_private_pages_from(region, current.len, self.options.offset)?;
+            }
             self.publish(&grown, len);
             regions.push(grown);
             return Ok(());

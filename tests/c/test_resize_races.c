@@ -183,11 +183,47 @@ TEST(resize_does_what_the_header_says) {
     CHECK_OK(mapfile_close(m));
 }
 
+/* A COPY_ON_WRITE handle keeps its private view of the kept range when a refresh after appends
+ * has to map the window anew: new reads and old pointers alike show the private bytes, and
+ * pages it never wrote show the file. */
+TEST(copy_on_write_refresh_keeps_private_writes) {
+    const char *path = scratch_path("cow-refresh");
+    CHECK(write_pattern_file(path, 2 * PAGE + 100) == 0);
+    mapfile_t *m = NULL;
+    CHECK_OK(mapfile_open(path, MAPFILE_MODE_COPY_ON_WRITE, &m));
+    const uint8_t *old = NULL;
+    CHECK_OK(mapfile_slice(m, 0, 2 * PAGE + 100, &old));
+    CHECK_OK(mapfile_write(m, 10, "private", 7));
+    CHECK_OK(mapfile_write(m, 2 * PAGE + 50, "tail", 4));
+    {   /* another writer appends, continuing the pattern */
+        static uint8_t more[62 * PAGE - 100];
+        for (size_t i = 0; i < sizeof more; i++) more[i] = pattern_byte(2 * PAGE + 100 + i);
+        FILE *file = fopen(path, "ab");
+        CHECK(file != NULL && fwrite(more, 1, sizeof more, file) == sizeof more);
+        if (file != NULL) fclose(file);
+    }
+    CHECK_OK(mapfile_refresh(m));
+    CHECK(mapfile_len(m) == 64 * PAGE);
+    const uint8_t *now = NULL;
+    CHECK_OK(mapfile_slice(m, 0, 64 * PAGE, &now));
+    char seen[8] = {0};
+    CHECK_OK(mapfile_read(m, 10, seen, 7));
+    CHECK(memcmp(seen, "private", 7) == 0);
+    CHECK_OK(mapfile_read(m, 2 * PAGE + 50, seen, 4));
+    CHECK(memcmp(seen, "tail", 4) == 0);
+    CHECK(memcmp(old + 10, "private", 7) == 0);
+    CHECK(now[PAGE + 3] == pattern_byte(PAGE + 3)); /* an unwritten page: the file */
+    CHECK(now[40 * PAGE] == pattern_byte(40 * PAGE));
+    CHECK(file_bytes_equal(path, 10, (uint8_t[]){pattern_byte(10)}, 1)); /* never reached it */
+    CHECK_OK(mapfile_close(m));
+}
+
 int main(int argc, char **argv) {
     START(argc, argv);
     RUN(own_resize_is_not_a_truncation);
     RUN(log_follower_never_runs_out_of_mappings);
     RUN(max_len_means_the_base_never_moves);
     RUN(resize_does_what_the_header_says);
+    RUN(copy_on_write_refresh_keeps_private_writes);
     FINISH();
 }
