@@ -5,5 +5,7 @@
 //! * [`ffi`]: the C ABI (`mapfile_*` functions over an opaque `mapfile_t`), from which cbindgen
 //!   generates `include/mapfile.h`.
 
+#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+
 pub mod core;
 pub mod ffi;

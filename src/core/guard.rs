@@ -605,8 +605,8 @@ unsafe fn call_as_the_kernel_would(
     info: *mut libc::siginfo_t,
     context: *mut libc::c_void,
 ) {
-    // SAFETY (block): sigset operations on locals; the context, when given, is the kernel's
-    // ucontext for this delivery; pthread_sigmask is async-signal-safe in glibc.
+    // SAFETY: sigset operations on locals; the context, when given, is the kernel's ucontext
+    // for this delivery; pthread_sigmask is async-signal-safe in glibc.
     unsafe {
         let mut mask: libc::sigset_t = std::mem::zeroed();
         if context.is_null() {
@@ -717,10 +717,9 @@ mod tests {
         };
         assert_ne!(base, libc::MAP_FAILED);
         // SAFETY: the second page of our own mapping.
-        assert_eq!(
-            unsafe { libc::mprotect(base.cast::<u8>().add(page).cast(), page, libc::PROT_NONE) },
-            0
-        );
+        let protected =
+            unsafe { libc::mprotect(base.cast::<u8>().add(page).cast(), page, libc::PROT_NONE) };
+        assert_eq!(protected, 0);
         assert!(!address_faults(base as usize));
         assert!(address_faults(base as usize + page));
         // SAFETY: unmapping what we mapped.

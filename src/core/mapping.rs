@@ -577,7 +577,7 @@ fn out_of_bounds(offset: u64, len: u64, mapping_len: u64) -> Error {
 /// `source` and `destination` are valid for `len` bytes and do not overlap.
 #[inline(always)]
 unsafe fn copy_bytes(source: *const u8, destination: *mut u8, len: usize) {
-    // SAFETY (all branches): both ranges hold `len` bytes; the reads and writes below stay
+    // SAFETY: (all branches) both ranges hold `len` bytes; the reads and writes below stay
     // inside them (the 8/4-byte pairs overlap each other when len is not a multiple).
     unsafe {
         match len {
@@ -900,10 +900,8 @@ impl Mapping {
                 std::sync::atomic::fence(Ordering::Acquire);
                 if current.sequence.load(Ordering::Relaxed) == before {
                     // SAFETY: every published region is owned by `self.regions` until drop.
-                    return View {
-                        region: unsafe { &*region },
-                        len,
-                    };
+                    let region = unsafe { &*region };
+                    return View { region, len };
                 }
             }
             // A writer is mid-publish (a few instructions). Spin briefly, then yield: if the writer

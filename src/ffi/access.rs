@@ -3,7 +3,6 @@
 use std::ffi::c_void;
 
 use super::boundary::{non_null, on};
-use super::handle::borrow;
 use super::status::mapfile_status;
 use super::types::mapfile_t;
 use crate::core::{check_range, Mapping};
@@ -12,8 +11,15 @@ use crate::core::{check_range, Mapping};
 /// Thread safety: may be called concurrently with every call but mapfile_close.
 #[no_mangle]
 pub extern "C" fn mapfile_len(m: *const mapfile_t) -> u64 {
-    // SAFETY: per the C contract, m is NULL or a live handle.
-    unsafe { borrow(m) }.map_or(0, |mapping| mapping.len())
+    let mut len = 0;
+    // NULL stays 0 without a message: the documented answer, not a failure.
+    if !m.is_null() {
+        on("mapfile_len", m, |mapping| {
+            len = mapping.len();
+            Ok(())
+        });
+    }
+    len
 }
 
 /// Zero-copy access: `*out` receives a pointer to byte `offset` of the window, valid for `len`

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::boundary::{boundary, non_null};
 use super::handle::{into_handle, take};
-use super::status::{mapfile_status, report, Failure, MAPFILE_OK};
+use super::status::{mapfile_status, Failure};
 use super::types::*;
 use crate::core::{Disposition, Error, FlushPolicy, Mapping, Mode, Options};
 
@@ -229,11 +229,9 @@ pub extern "C" fn mapfile_open_with(
     opts: *const mapfile_options,
     out: *mut *mut mapfile_t,
 ) -> mapfile_status {
-    if opts.is_null() && !path.is_null() && !out.is_null() {
-        return report("mapfile_open_with", Failure::NullArgument("opts"));
-    }
     open_common("mapfile_open_with", path, out, || {
-        // SAFETY: non-null (checked above or by open_common before this runs) and readable.
+        non_null(opts, "opts")?;
+        // SAFETY: non-null, and the caller provides a readable mapfile_options.
         options_from_c(unsafe { &*opts })
     })
 }
@@ -247,11 +245,11 @@ pub extern "C" fn mapfile_open_with(
 /// Thread safety: no other call on the same handle may run during or after close.
 #[no_mangle]
 pub extern "C" fn mapfile_close(m: *mut mapfile_t) -> mapfile_status {
-    // SAFETY: per the contract, m is NULL or a live handle, and is not used again.
-    let Some(mapping) = (unsafe { take(m) }) else {
-        return MAPFILE_OK;
-    };
-    boundary("mapfile_close", move || {
+    boundary("mapfile_close", || {
+        // SAFETY: per the contract, m is NULL or a live handle, and is not used again.
+        let Some(mapping) = (unsafe { take(m) }) else {
+            return Ok(());
+        };
         let result = if mapping.was_written() && !mapping.is_poisoned() {
             mapping.flush()
         } else {
