@@ -437,6 +437,44 @@ static void cold_scan(void) {
     warm();
 }
 
+/* Issue: 300 idle EVERY_MILLIS(1) handles must not burn CPU (one shared flusher that sleeps while
+ * nothing is written). CPU time of the whole process over one second of sleep, in % of a core. */
+static void idle_flushers(const char *dir) {
+    enum { HANDLES = 300 };
+    static mapfile_t *handles[HANDLES];
+    char path[4200];
+    for (int i = 0; i < HANDLES; i++) {
+        snprintf(path, sizeof path, "%s/idle-%d", dir, i);
+        unlink(path);
+        mapfile_options options;
+        mapfile_options_init(&options);
+        options.mode = MAPFILE_MODE_READ_WRITE;
+        options.create = MAPFILE_CREATE_NEW;
+        options.create_size = 4096;
+        options.flush_policy = MAPFILE_FLUSH_EVERY_MILLIS;
+        options.flush_every = 1;
+        if (mapfile_open_with(path, &options, &handles[i]) != MAPFILE_OK) die("open EVERY_MILLIS");
+        if (mapfile_write(handles[i], 0, "once", 4) != MAPFILE_OK) die("write");
+    }
+    struct timespec pause = {0, 50 * 1000 * 1000}; /* the one write each is flushed first */
+    nanosleep(&pause, NULL);
+    struct timespec cpu0, cpu1;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu0);
+    double wall0 = now();
+    struct timespec second = {1, 0};
+    nanosleep(&second, NULL);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu1);
+    double wall = now() - wall0;
+    double cpu = (double)(cpu1.tv_sec - cpu0.tv_sec) + (cpu1.tv_nsec - cpu0.tv_nsec) / 1e9;
+    report("F1", "300 idle EVERY_MILLIS(1) handles: CPU", "% core", 100.0 * cpu / wall, "limit", 5.0, 0, 1.0,
+           "<= 5% of a core");
+    for (int i = 0; i < HANDLES; i++) {
+        mapfile_close(handles[i]);
+        snprintf(path, sizeof path, "%s/idle-%d", dir, i);
+        unlink(path);
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         fprintf(stderr, "usage: %s DIR [SIZE_MIB]\n", argv[0]);
@@ -453,6 +491,7 @@ int main(int argc, char **argv) {
     open_close();
     writes(argv[1]);
     cold_scan();
+    idle_flushers(argv[1]);
 
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     printf("libmapfile %s, %zu MiB file, %ld cores, %d repeats (medians), one process\n\n", mapfile_version(), mib, cores, REPEATS);

@@ -1,15 +1,17 @@
 //! Durability: `Mapping::flush`, `flush_range`, `flush_async`, and the flush policies that decide
 //! when writes made through `Mapping::write` reach stable storage without an explicit `flush`.
 //! MANUAL (the default) never flushes by itself; ALWAYS flushes each write's range; EVERY_BYTES /
-//! EVERY_WRITES flush the window once that many bytes / writes are pending; EVERY_MILLIS runs a
-//! background thread that flushes the window at that interval while it may be dirty (pending
-//! writes, or a writable pointer handed out). Writes through slice_mut pointers are seen only by
-//! EVERY_MILLIS, `flush` and close.
+//! EVERY_WRITES flush the window once that many bytes / writes are pending; EVERY_MILLIS flushes
+//! the window at most that long after it was first written since its last flush, from one
+//! background thread shared by every handle (idle handles cost nothing), and keeps flushing a
+//! handle that handed out a writable pointer at that interval. Writes through slice_mut pointers
+//! are seen only by EVERY_MILLIS, `flush` and close.
 
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::atomic::Ordering;
-use std::sync::mpsc;
-use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::sync::{Condvar, Mutex, Weak};
+use std::time::{Duration, Instant};
 
 use super::error::{Error, Result};
 use super::mapping::{check_range, Mapping, Mode};
@@ -39,30 +41,50 @@ pub(crate) fn after_write(mapping: &Mapping, offset: u64, len: u64) {
     };
 }
 
-/// The background flusher of EVERY_MILLIS: holds only a weak reference, and stops as soon as
-/// the mapping is dropped (the sender it listens to disconnects).
-/// Failing to start the thread is NO_MEMORY (never a panic: a C library writes nothing to stderr).
-pub(crate) fn start_background_flusher(
-    mapping: &Arc<Mapping>,
-    millis: u64,
-) -> Result<mpsc::Sender<()>> {
-    let (stop, stopped) = mpsc::channel::<()>();
-    let weak: Weak<Mapping> = Arc::downgrade(mapping);
-    let interval = Duration::from_millis(millis.max(1));
+/// The one background flusher of every EVERY_MILLIS handle: a queue of (deadline, handle) and
+/// a thread that sleeps until the earliest deadline, or for good while the queue is empty. A
+/// handle enters the queue when it goes from clean to written (a guarded write or atomic, or a
+/// writable pointer handed out), so idle handles cost nothing; one that handed out a writable
+/// pointer stays in it (the library cannot see writes through the pointer).
+struct Flusher {
+    queue: Mutex<FlusherQueue>,
+    wake: Condvar,
+}
+
+struct FlusherQueue {
+    due: BinaryHeap<Reverse<(Instant, u64)>>,
+    handles: BTreeMap<u64, Weak<Mapping>>,
+    next_ticket: u64,
+    started: bool,
+}
+
+static FLUSHER: Flusher = Flusher {
+    queue: Mutex::new(FlusherQueue {
+        due: BinaryHeap::new(),
+        handles: BTreeMap::new(),
+        next_ticket: 0,
+        started: false,
+    }),
+    wake: Condvar::new(),
+};
+
+fn lock_queue() -> std::sync::MutexGuard<'static, FlusherQueue> {
+    FLUSHER
+        .queue
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner())
+}
+
+/// Starts the shared flusher thread if it is not running (the first EVERY_MILLIS open). Failing
+/// to start it is NO_MEMORY (never a panic: a C library writes nothing to stderr).
+pub(crate) fn start_flusher() -> Result<()> {
+    let mut queue = lock_queue();
+    if queue.started {
+        return Ok(());
+    }
     std::thread::Builder::new()
         .name("mapfile-flusher".into())
-        .spawn(move || loop {
-            match stopped.recv_timeout(interval) {
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                _ => return,
-            }
-            let Some(mapping) = weak.upgrade() else {
-                return;
-            };
-            if mapping.was_written() {
-                let _ = mapping.flush();
-            }
-        })
+        .spawn(run_flusher)
         .map_err(|e| {
             let errno = e.raw_os_error().unwrap_or(libc::ENOMEM);
             let cause = std::io::Error::from_raw_os_error(match errno {
@@ -71,7 +93,64 @@ pub(crate) fn start_background_flusher(
             });
             Error::os("starting the EVERY_MILLIS flusher thread", cause)
         })?;
-    Ok(stop)
+    queue.started = true;
+    Ok(())
+}
+
+/// Puts `mapping` in the flusher's queue, due one period from now, unless it is there already.
+/// A no-op for every other policy. Called on the clean-to-written transitions only.
+pub(crate) fn schedule(mapping: &Mapping) {
+    let FlushPolicy::EveryMillis(millis) = mapping.flush_policy() else {
+        return;
+    };
+    if mapping.flush_scheduled.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let due = Instant::now() + Duration::from_millis(millis.max(1));
+    let mut queue = lock_queue();
+    let ticket = queue.next_ticket;
+    queue.next_ticket += 1;
+    queue.handles.insert(ticket, mapping.weak_self.clone());
+    queue.due.push(Reverse((due, ticket)));
+    drop(queue);
+    FLUSHER.wake.notify_one();
+}
+
+fn run_flusher() {
+    let mut queue = lock_queue();
+    loop {
+        let Some(&Reverse((due, ticket))) = queue.due.peek() else {
+            queue = FLUSHER
+                .wake
+                .wait(queue)
+                .unwrap_or_else(|poison| poison.into_inner());
+            continue;
+        };
+        let now = Instant::now();
+        if due > now {
+            queue = FLUSHER
+                .wake
+                .wait_timeout(queue, due - now)
+                .unwrap_or_else(|poison| poison.into_inner())
+                .0;
+            continue;
+        }
+        queue.due.pop();
+        let handle = queue.handles.remove(&ticket);
+        drop(queue);
+        if let Some(mapping) = handle.and_then(|weak| weak.upgrade()) {
+            mapping.flush_scheduled.store(false, Ordering::Release);
+            if mapping.was_written() {
+                // Best effort, as for every policy flush: the next explicit flush or close
+                // repeats the msync and reports a failure.
+                let _ = mapping.flush();
+            }
+            if mapping.writable_pointer_out.load(Ordering::Acquire) {
+                schedule(&mapping);
+            }
+        }
+        queue = lock_queue();
+    }
 }
 
 impl Mapping {

@@ -535,8 +535,10 @@ pub struct Mapping {
     /// The length a fixed-length window keeps across refresh (options.len, then what resize
     /// set); 0 for a window that follows the end of the file.
     requested_len: AtomicU64,
-    /// Dropping it stops the EVERY_MILLIS background flusher.
-    _flusher: Mutex<Option<std::sync::mpsc::Sender<()>>>,
+    /// EVERY_MILLIS: a flush of this handle is in the shared flusher's queue.
+    pub(super) flush_scheduled: AtomicBool,
+    /// How the shared flusher refers to this handle (it never keeps one alive).
+    pub(super) weak_self: std::sync::Weak<Mapping>,
     /// Writes since the last flush (for flush policies).
     pub(crate) pending_writes: AtomicU64,
     pub(crate) pending_bytes: AtomicU64,
@@ -846,7 +848,7 @@ impl Mapping {
             Region::map(&file, options, options.offset, len, len).map_err(|e| e.of_file(path))?,
         );
         region.guard.set_own_end(options.offset + len);
-        let mapping = Arc::new(Mapping {
+        let mapping = Arc::new_cyclic(|weak_self| Mapping {
             current: Current {
                 sequence: AtomicU64::new(0),
                 region: AtomicPtr::new(&*region as *const Region as *mut Region),
@@ -861,15 +863,13 @@ impl Mapping {
             writable_pointer_out: AtomicBool::new(false),
             poisoned: AtomicBool::new(false),
             requested_len: AtomicU64::new(options.len),
-            _flusher: Mutex::new(None),
+            flush_scheduled: AtomicBool::new(false),
+            weak_self: weak_self.clone(),
             pending_writes: AtomicU64::new(0),
             pending_bytes: AtomicU64::new(0),
         });
-        if let FlushPolicy::EveryMillis(millis) = options.flush_policy {
-            if options.mode == Mode::ReadWrite {
-                let stop = flush::start_background_flusher(&mapping, millis)?;
-                *mapping._flusher.lock().unwrap_or_else(|p| p.into_inner()) = Some(stop);
-            }
+        if matches!(options.flush_policy, FlushPolicy::EveryMillis(_)) {
+            flush::start_flusher()?;
         }
         Ok(mapping)
     }
@@ -969,9 +969,12 @@ impl Mapping {
         Ok(())
     }
 
+    /// Records that bytes were written (call it AFTER they are: a flusher that took the dirty
+    /// flag before this store is then sure to be followed by another flush).
     fn mark_dirty(&self) {
         if self.options.mode == Mode::ReadWrite && !self.dirty.load(Ordering::Relaxed) {
-            self.dirty.store(true, Ordering::Relaxed);
+            self.dirty.store(true, Ordering::Release);
+            flush::schedule(self);
         }
     }
 
@@ -991,7 +994,8 @@ impl Mapping {
         if self.options.mode == Mode::ReadWrite
             && !self.writable_pointer_out.load(Ordering::Relaxed)
         {
-            self.writable_pointer_out.store(true, Ordering::Relaxed);
+            self.writable_pointer_out.store(true, Ordering::Release);
+            flush::schedule(self);
         }
         // SAFETY: as in `slice`.
         Ok(unsafe { view.region.window.add(offset as usize) })
@@ -1092,15 +1096,16 @@ impl Mapping {
         if len == 0 {
             return Ok(()); // touches nothing, so nothing can be lost
         }
-        self.mark_dirty();
         if !guard::faults_recoverable() {
             // SAFETY: in range, so the caller's buffer holds `len` bytes (<= the window).
             return self.pwrite(offset, unsafe { std::slice::from_raw_parts(source, len) });
         }
-        self.guarded(view, offset, len as u64, |target| {
+        let copied = self.guarded(view, offset, len as u64, |target| {
             // SAFETY: `target` points at `len` writable mapped bytes; `source` is a distinct buffer.
             unsafe { copy_bytes(source, target, len) }
-        })?;
+        });
+        self.mark_dirty(); // also after TRUNCATED: the bytes in kept pages were written
+        copied?;
         self.after_write(offset, len as u64);
         Ok(())
     }
@@ -1390,10 +1395,11 @@ impl Mapping {
                     .into(),
             ));
         }
+        let result = self.guarded(view, offset, width, operation);
         if mutating {
             self.mark_dirty();
         }
-        self.guarded(view, offset, width, operation)
+        result
     }
 
     /// Runs `operation` on the 8-byte atomic at `offset` inside the guard.

@@ -122,7 +122,7 @@ TEST(log_follower_never_runs_out_of_mappings) {
     int after = mapping_count();
     CHECK(wrong == 0);
     fprintf(stderr, "  mappings before %d, after 100000 rounds %d\n", before, after);
-    CHECK(after <= before + 4);
+    CHECK(after <= before + 64); /* the bug grew 3 a round; 64 leaves room for a sanitizer allocator */
     CHECK_OK(mapfile_check(m));
     CHECK_OK(mapfile_close(m));
     close(fd);
