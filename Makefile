@@ -6,7 +6,9 @@
 #               and cmake: .ci/run installs them; without them those parts say loudly that they
 #               were skipped)
 CC ?= cc
-CFLAGS ?= -std=c99 -Wall -Wextra -Werror -pedantic -O2
+# The C warning flags of every C build in the project live in c-warnings.txt (one list).
+C_WARNINGS := $(shell cat c-warnings.txt)
+CFLAGS ?= -std=c99 $(C_WARNINGS) -O2
 LIBDIR := target/release
 BUILD := build/examples
 
@@ -46,7 +48,7 @@ test:
 BENCH_MIB ?= 1024
 bench: lib
 	@mkdir -p build/bench
-	$(CC) -std=c99 -Wall -Wextra -Werror -pedantic -O2 -Iinclude bench/bench.c -o build/bench/bench \
+	$(CC) -std=c99 $(C_WARNINGS) -O2 -Iinclude bench/bench.c -o build/bench/bench \
 		-L$(LIBDIR) -Wl,-rpath,$(CURDIR)/$(LIBDIR) -lmapfile -lpthread
 	./build/bench/bench build/bench $(BENCH_MIB)
 

@@ -76,7 +76,7 @@ consumer_pkg_config() {
   export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
   pkg-config --exists "mapfile >= $version" &&
     # shellcheck disable=SC2046
-    cc -std=c99 -Wall -Wextra -Werror -pedantic tests/consumers/consumer.c -o "$work/pkg_config_consumer" \
+    cc -std=c99 $(cat c-warnings.txt) tests/consumers/consumer.c -o "$work/pkg_config_consumer" \
       $(pkg-config --cflags --libs mapfile) &&
     LD_LIBRARY_PATH="$prefix/lib" "$work/pkg_config_consumer" README.md | grep -q "^consumer: "
 }

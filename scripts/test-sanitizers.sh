@@ -31,7 +31,8 @@ passed=0
 failed=0
 for source in tests/c/test_*.c; do
   name=$(basename "$source" .c)
-  if ! ${CC:-cc} -std=c99 -pedantic -Wall -Wextra -Werror -O1 -g -fno-omit-frame-pointer \
+  # shellcheck disable=SC2046 # the flags are words
+  if ! ${CC:-cc} -std=c99 $(cat c-warnings.txt) -O1 -g -fno-omit-frame-pointer \
     -fsanitize=address,undefined -fno-sanitize-recover=all -Iinclude "$source" -o "$out/$name" \
     -L"$library_dir" -Wl,-rpath,"$PWD/$library_dir" -lmapfile -lpthread; then
     echo "FAILED sanitizers $name (does not compile)"

@@ -68,12 +68,11 @@ pub fn compile_with(
     let exe = out_dir.join(name);
     let mut command = Command::new(c_compiler(language));
     if language == "c" {
-        command.args(["-std=c99", "-pedantic"]);
-    } else {
-        command.arg("-pedantic");
+        command.arg("-std=c99");
     }
     command
-        .args(["-Wall", "-Wextra", "-Werror", "-O1", "-g"])
+        .args(include_str!("../../c-warnings.txt").split_whitespace())
+        .args(["-O1", "-g"])
         .args(extra)
         .arg("-I")
         .arg(root().join("include"))
