@@ -7,39 +7,41 @@ mod support;
 
 use support::*;
 
+/// Every tests/c/test_*.c program (the directory is the one list of them), built and run in
+/// parallel; each failure names its program.
 #[test]
-fn c_contract_tests() {
-    run_c_test("test_contract");
-}
-
-#[test]
-fn c_lifecycle_tests() {
-    run_c_test("test_lifecycle");
-}
-
-#[test]
-fn c_access_tests() {
-    run_c_test("test_access");
-}
-
-#[test]
-fn c_size_and_durability_tests() {
-    run_c_test("test_size_durability");
-}
-
-#[test]
-fn c_hostile_input_tests() {
-    run_c_test("test_hostile");
-}
-
-#[test]
-fn c_resize_race_tests() {
-    run_c_test("test_resize_races");
-}
-
-#[test]
-fn c_thread_tests() {
-    run_c_test("test_threads");
+fn every_c_test_program_passes() {
+    let mut names: Vec<String> = std::fs::read_dir(root().join("tests/c"))
+        .expect("reading tests/c")
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.starts_with("test_") && name.ends_with(".c"))
+        .map(|name| name.trim_end_matches(".c").to_string())
+        .collect();
+    names.sort();
+    assert!(names.len() >= 10, "found only {names:?}");
+    let failed: Vec<String> = std::thread::scope(|scope| {
+        let runs: Vec<_> = names
+            .iter()
+            .map(|name| {
+                let name = name.clone();
+                scope.spawn(move || {
+                    (
+                        std::panic::catch_unwind(|| run_c_test(&name)).is_err(),
+                        name,
+                    )
+                })
+            })
+            .collect();
+        runs.into_iter()
+            .map(|run| run.join().expect("a runner thread"))
+            .filter(|(failed, _)| *failed)
+            .map(|(_, name)| name)
+            .collect()
+    });
+    assert!(
+        failed.is_empty(),
+        "C test programs failed: {failed:?} (their output is above)"
+    );
 }
 
 /// Header hygiene: C89 and gnu89 under -pedantic (legacy code bases), parenthesised status macros.
@@ -56,16 +58,6 @@ fn header_compiles_as_c_and_cxx_and_twice() {
             "c++",
         );
     }
-}
-
-#[test]
-fn c_truncation_tests() {
-    run_c_test("test_truncation");
-}
-
-#[test]
-fn c_sigbus_mode_tests() {
-    run_c_test("test_sigbus_modes");
 }
 
 /// A program that only dlopens the library (no -lmapfile) uses it, survives a truncation, and
@@ -106,9 +98,4 @@ fn dlopen_only_program_uses_the_library() {
          read after truncation: the file shrank under the mapping; the bytes asked for are gone\n\
          own fault after dlclose: default action (SIGBUS)\n"
     );
-}
-
-#[test]
-fn c_full_disk_tests() {
-    run_c_test("test_full_disk");
 }

@@ -1,3 +1,4 @@
+/* Also run under valgrind memcheck (scripts/test-valgrind.sh picks the programs with this line). */
 /* Slices, guarded copies, search, counting, atomics, hints. */
 #define _GNU_SOURCE /* fork, truncate, mkfifo, setenv, usleep... in -std=c99 */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* Also run under valgrind memcheck (scripts/test-valgrind.sh picks the programs with this line). */
 /* The general promises of API.md ("Behaviour every user can rely on"), one test each, named after
  * the promise. */
 #define _GNU_SOURCE /* fork, truncate, mkfifo, setenv, usleep... in -std=c99 */

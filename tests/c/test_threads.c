@@ -1,3 +1,4 @@
+/* Also run under valgrind memcheck (scripts/test-valgrind.sh picks the programs with this line). */
 /* 6. Every function but mapfile_close may be called on one handle from many threads at once;
  * error detail is per thread. */
 #define _GNU_SOURCE /* fork, truncate, mkfifo, setenv, usleep... in -std=c99 */
