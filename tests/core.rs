@@ -33,7 +33,7 @@ fn created_with_policy(name: &str, policy: FlushPolicy) -> std::sync::Arc<Mappin
 /// API.md 8: a Rust panic never crosses the boundary: the call returns MAPFILE_ERR_INTERNAL.
 #[test]
 fn a_panic_never_crosses_the_boundary() {
-    let status = boundary("mapfile_test", || panic!("deliberate test panic"));
+    let status = boundary(|| "mapfile_test", || panic!("deliberate test panic"));
     assert_eq!(status, MAPFILE_ERR_INTERNAL);
     assert!(
         last_message().contains("deliberate test panic"),
@@ -50,15 +50,15 @@ fn a_panic_poisons_its_handle() {
     std::fs::write(&path, b"some bytes").unwrap();
     let mapping = Mapping::open(&path, &Options::new(Mode::ReadOnly)).unwrap();
     assert_eq!(
-        with_mapping("first", Some(&mapping), |_| Ok(())),
+        with_mapping(|| "first", Some(&mapping), |_| Ok(())),
         MAPFILE_OK
     );
     assert_eq!(
-        with_mapping("second", Some(&mapping), |_| panic!("inside")),
+        with_mapping(|| "second", Some(&mapping), |_| panic!("inside")),
         MAPFILE_ERR_INTERNAL
     );
     assert_eq!(
-        with_mapping("third", Some(&mapping), |_| Ok(())),
+        with_mapping(|| "third", Some(&mapping), |_| Ok(())),
         MAPFILE_ERR_INTERNAL
     );
     assert!(last_message().contains("unusable"), "{}", last_message());

@@ -139,9 +139,39 @@ pub fn kind_of_errno(errno: i32) -> ErrorKind {
     }
 }
 
+/// `offset + len <= total`, without wrapping: the one bounds check of every range a caller gives.
+#[inline(always)]
+pub fn check_range(offset: u64, len: u64, total: u64) -> Result<()> {
+    match offset.checked_add(len) {
+        Some(end) if end <= total => Ok(()),
+        _ => Err(out_of_bounds(offset, len, total)),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn out_of_bounds(offset: u64, len: u64, mapping_len: u64) -> Error {
+    Error::OutOfBounds {
+        offset,
+        len,
+        mapping_len,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn check_range_accepts_the_end_and_refuses_overflow() {
+        assert!(check_range(0, 0, 0).is_ok());
+        assert!(check_range(10, 0, 10).is_ok());
+        assert!(check_range(0, 10, 10).is_ok());
+        assert!(check_range(11, 0, 10).is_err());
+        assert!(check_range(1, 10, 10).is_err());
+        assert!(check_range(u64::MAX, 1, u64::MAX).is_err());
+        assert!(check_range(1, u64::MAX, u64::MAX).is_err());
+    }
 
     #[test]
     fn errno_values_map_to_the_documented_categories() {

@@ -1,44 +1,184 @@
-//! Durability: `Mapping::flush`, `flush_range`, `flush_async`, and the flush policies that decide
-//! when writes made through `Mapping::write` reach stable storage without an explicit `flush`.
-//! MANUAL (the default) never flushes by itself; ALWAYS flushes each write's range; EVERY_BYTES /
-//! EVERY_WRITES flush the window once that many bytes / writes are pending; EVERY_MILLIS flushes
-//! the window at most that long after it was first written since its last flush, from one
-//! background thread shared by every handle (idle handles cost nothing), and keeps flushing a
-//! handle that handed out a writable pointer at that interval. Writes through slice_mut pointers
-//! are seen only by EVERY_MILLIS, `flush` and close.
+//! Durability: a handle's flush state (`FlushState`: dirty, pending counts, size changed, the
+//! policy) and the flush policies that decide when writes reach stable storage without an
+//! explicit flush. MANUAL (the default) never flushes by itself; ALWAYS flushes each write's
+//! range; EVERY_BYTES / EVERY_WRITES flush the window once that many bytes / writes are pending;
+//! EVERY_MILLIS flushes the window at most that long after it was first written since its last
+//! flush, from one background thread shared by every handle (idle handles cost nothing), and
+//! keeps flushing a handle that handed out a writable pointer at that interval. Writes through
+//! slice_mut pointers are seen only by EVERY_MILLIS, `flush` and close.
+//!
+//! The flusher knows handles only as `Flushable` (the mapping implements it), so this file
+//! depends on the region and the file, never on the mapping.
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use super::error::{Error, Result};
-use super::mapping::{check_range, Mapping, Mode};
+use super::file::MappedFile;
+use super::options::FlushPolicy;
+use super::region::Region;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FlushPolicy {
-    Manual,
-    Always,
-    EveryBytes(u64),
-    EveryWrites(u64),
-    EveryMillis(u64),
+/// A handle the shared flusher can flush.
+pub(super) trait Flushable: Send + Sync {
+    /// Synchronous flush of the whole window.
+    fn flush(&self) -> Result<()>;
+    fn flush_state(&self) -> &FlushState;
 }
 
-/// Called after every successful guarded write of `len` bytes at `offset`.
-#[inline]
-pub(crate) fn after_write(mapping: &Mapping, offset: u64, len: u64) {
-    let pending_writes = mapping.pending_writes.fetch_add(1, Ordering::Relaxed) + 1;
-    let pending_bytes = mapping.pending_bytes.fetch_add(len, Ordering::Relaxed) + len;
-    // Policy flushes are best effort: a failure here stays visible to the next explicit flush,
-    // which repeats the msync and reports it.
-    let _ = match mapping.flush_policy() {
-        FlushPolicy::Manual | FlushPolicy::EveryMillis(_) => Ok(()),
-        FlushPolicy::Always => mapping.flush_range(offset, len),
-        FlushPolicy::EveryBytes(limit) if pending_bytes >= limit => mapping.flush(),
-        FlushPolicy::EveryWrites(limit) if pending_writes >= limit => mapping.flush(),
-        _ => Ok(()),
-    };
+/// What a policy asks for after a write.
+pub(super) enum PolicyFlush {
+    /// Flush the bytes just written (ALWAYS).
+    Range(u64, u64),
+    /// Flush the whole window (EVERY_BYTES, EVERY_WRITES).
+    Window,
+}
+
+/// One handle's durability state.
+pub(super) struct FlushState {
+    policy: FlushPolicy,
+    /// READ_WRITE: writes reach the file, so there is something to flush.
+    writes_reach_file: bool,
+    /// A size change (create, resize) that flush must make durable with fdatasync.
+    size_changed: AtomicBool,
+    /// Written (guarded write or atomic) since the last whole-window flush: close and the
+    /// background flusher then flush.
+    dirty: AtomicBool,
+    /// A writable pointer (slice_mut) was handed out: writes may happen behind the library's back
+    /// at any time, so close and the background flusher always flush.
+    writable_pointer_out: AtomicBool,
+    /// EVERY_MILLIS: a flush of this handle is in the shared flusher's queue.
+    scheduled: AtomicBool,
+    /// Writes (and bytes) since the last flush, for the EVERY_WRITES / EVERY_BYTES policies.
+    pending_writes: AtomicU64,
+    pending_bytes: AtomicU64,
+    /// How the shared flusher refers to the handle (it never keeps one alive).
+    owner: Weak<dyn Flushable>,
+}
+
+impl FlushState {
+    pub(super) fn new(
+        policy: FlushPolicy,
+        writes_reach_file: bool,
+        size_changed: bool,
+        owner: Weak<dyn Flushable>,
+    ) -> FlushState {
+        FlushState {
+            policy,
+            writes_reach_file,
+            size_changed: AtomicBool::new(size_changed),
+            dirty: AtomicBool::new(false),
+            writable_pointer_out: AtomicBool::new(false),
+            scheduled: AtomicBool::new(false),
+            pending_writes: AtomicU64::new(0),
+            pending_bytes: AtomicU64::new(0),
+            owner,
+        }
+    }
+
+    pub(super) fn policy(&self) -> FlushPolicy {
+        self.policy
+    }
+
+    /// Records that bytes were written (call it AFTER they are: a flusher that took the dirty
+    /// flag before this store is then sure to be followed by another flush).
+    #[inline]
+    pub(super) fn mark_dirty(&self) {
+        if self.writes_reach_file && !self.dirty.load(Ordering::Relaxed) {
+            self.dirty.store(true, Ordering::Release);
+            schedule(self);
+        }
+    }
+
+    /// Records that a writable pointer was handed out (flushed on close and by the flusher).
+    pub(super) fn pointer_handed_out(&self) {
+        if self.writes_reach_file && !self.writable_pointer_out.load(Ordering::Relaxed) {
+            self.writable_pointer_out.store(true, Ordering::Release);
+            schedule(self);
+        }
+    }
+
+    /// Records a size change, made durable by the next flush (fdatasync).
+    pub(super) fn size_changed(&self) {
+        self.size_changed.store(true, Ordering::Release);
+    }
+
+    /// Counts a successful write of `len` bytes at `offset`; returns what the policy flushes now.
+    #[inline]
+    pub(super) fn after_write(&self, offset: u64, len: u64) -> Option<PolicyFlush> {
+        if self.policy == FlushPolicy::Manual {
+            return None;
+        }
+        let pending_writes = self.pending_writes.fetch_add(1, Ordering::Relaxed) + 1;
+        let pending_bytes = self.pending_bytes.fetch_add(len, Ordering::Relaxed) + len;
+        match self.policy {
+            FlushPolicy::Always => Some(PolicyFlush::Range(offset, len)),
+            FlushPolicy::EveryBytes(limit) if pending_bytes >= limit => Some(PolicyFlush::Window),
+            FlushPolicy::EveryWrites(limit) if pending_writes >= limit => Some(PolicyFlush::Window),
+            _ => None,
+        }
+    }
+
+    /// Synchronous flush of the whole window of `len` bytes in `region`: clean afterwards, dirty
+    /// again if it failed.
+    pub(super) fn flush_window(&self, region: &Region, file: &MappedFile, len: u64) -> Result<()> {
+        let was_dirty = self.dirty.swap(false, Ordering::AcqRel);
+        let result = self.flush_range(region, file, 0, len);
+        if result.is_err() && was_dirty {
+            self.dirty.store(true, Ordering::Release);
+        }
+        result
+    }
+
+    /// Synchronous, durable flush of window bytes `[offset, offset + len)` (checked by the
+    /// caller): msync MS_SYNC, then fdatasync after a size change. A no-op unless writes reach
+    /// the file.
+    pub(super) fn flush_range(
+        &self,
+        region: &Region,
+        file: &MappedFile,
+        offset: u64,
+        len: u64,
+    ) -> Result<()> {
+        if !self.writes_reach_file {
+            return Ok(());
+        }
+        self.pending_writes.store(0, Ordering::Relaxed);
+        self.pending_bytes.store(0, Ordering::Relaxed);
+        region
+            .sync(offset, len, true)
+            .map_err(|e| Error::os("msync(MS_SYNC)", e))?;
+        if self.size_changed.swap(false, Ordering::AcqRel) {
+            file.sync_data().map_err(|e| {
+                self.size_changed.store(true, Ordering::Release);
+                Error::os("fdatasync", e)
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Starts write-back of the window's `len` bytes and returns (msync MS_ASYNC).
+    pub(super) fn flush_async(&self, region: &Region, len: u64) -> Result<()> {
+        if !self.writes_reach_file {
+            return Ok(());
+        }
+        region
+            .sync(0, len, false)
+            .map_err(|e| Error::os("msync(MS_ASYNC)", e))
+    }
+
+    /// Writes since the last flush (what the EVERY_WRITES policy counts).
+    pub(super) fn pending_writes(&self) -> u64 {
+        self.pending_writes.load(Ordering::Relaxed)
+    }
+
+    /// Written since the last whole-window flush, or a writable pointer was ever handed out (the
+    /// library cannot see writes through it).
+    pub(super) fn was_written(&self) -> bool {
+        self.dirty.load(Ordering::Relaxed) || self.writable_pointer_out.load(Ordering::Relaxed)
+    }
 }
 
 /// The one background flusher of every EVERY_MILLIS handle: a queue of (deadline, handle) and
@@ -53,7 +193,7 @@ struct Flusher {
 
 struct FlusherQueue {
     due: BinaryHeap<Reverse<(Instant, u64)>>,
-    handles: BTreeMap<u64, Weak<Mapping>>,
+    handles: BTreeMap<u64, Weak<dyn Flushable>>,
     next_ticket: u64,
     started: bool,
 }
@@ -77,7 +217,7 @@ fn lock_queue() -> std::sync::MutexGuard<'static, FlusherQueue> {
 
 /// Starts the shared flusher thread if it is not running (the first EVERY_MILLIS open). Failing
 /// to start it is NO_MEMORY (never a panic: a C library writes nothing to stderr).
-pub(crate) fn start_flusher() -> Result<()> {
+pub(super) fn start_flusher() -> Result<()> {
     let mut queue = lock_queue();
     if queue.started {
         return Ok(());
@@ -97,20 +237,20 @@ pub(crate) fn start_flusher() -> Result<()> {
     Ok(())
 }
 
-/// Puts `mapping` in the flusher's queue, due one period from now, unless it is there already.
-/// A no-op for every other policy. Called on the clean-to-written transitions only.
-pub(crate) fn schedule(mapping: &Mapping) {
-    let FlushPolicy::EveryMillis(millis) = mapping.flush_policy() else {
+/// Puts the handle of `state` in the flusher's queue, due one period from now, unless it is
+/// there already. A no-op for every other policy. Called on the clean-to-written transitions only.
+fn schedule(state: &FlushState) {
+    let FlushPolicy::EveryMillis(millis) = state.policy else {
         return;
     };
-    if mapping.flush_scheduled.swap(true, Ordering::AcqRel) {
+    if state.scheduled.swap(true, Ordering::AcqRel) {
         return;
     }
     let due = Instant::now() + Duration::from_millis(millis.max(1));
     let mut queue = lock_queue();
     let ticket = queue.next_ticket;
     queue.next_ticket += 1;
-    queue.handles.insert(ticket, mapping.weak_self.clone());
+    queue.handles.insert(ticket, state.owner.clone());
     queue.due.push(Reverse((due, ticket)));
     drop(queue);
     FLUSHER.wake.notify_one();
@@ -138,73 +278,18 @@ fn run_flusher() {
         queue.due.pop();
         let handle = queue.handles.remove(&ticket);
         drop(queue);
-        if let Some(mapping) = handle.and_then(|weak| weak.upgrade()) {
-            mapping.flush_scheduled.store(false, Ordering::Release);
-            if mapping.was_written() {
+        if let Some(owner) = handle.and_then(|weak| weak.upgrade()) {
+            let state = owner.flush_state();
+            state.scheduled.store(false, Ordering::Release);
+            if state.was_written() {
                 // Best effort, as for every policy flush: the next explicit flush or close
                 // repeats the msync and reports a failure.
-                let _ = mapping.flush();
+                let _ = owner.flush();
             }
-            if mapping.writable_pointer_out.load(Ordering::Acquire) {
-                schedule(&mapping);
+            if state.writable_pointer_out.load(Ordering::Acquire) {
+                schedule(state);
             }
         }
         queue = lock_queue();
-    }
-}
-
-impl Mapping {
-    /// Synchronous, durable flush of the whole window (msync MS_SYNC, then fdatasync after a size
-    /// change). A no-op for READ_ONLY and COPY_ON_WRITE.
-    pub fn flush(&self) -> Result<()> {
-        let was_dirty = self.dirty.swap(false, Ordering::AcqRel);
-        let result = self.flush_range(0, self.len());
-        if result.is_err() && was_dirty {
-            self.dirty.store(true, Ordering::Release);
-        }
-        result
-    }
-
-    /// Synchronous, durable flush of `[offset, offset + len)`.
-    pub fn flush_range(&self, offset: u64, len: u64) -> Result<()> {
-        let view = self.view();
-        check_range(offset, len, view.len)?;
-        if self.options.mode != Mode::ReadWrite {
-            return Ok(());
-        }
-        self.pending_writes.store(0, Ordering::Relaxed);
-        self.pending_bytes.store(0, Ordering::Relaxed);
-        view.region
-            .sync(offset, len, true)
-            .map_err(|e| Error::os("msync(MS_SYNC)", e))?;
-        if self.size_changed.swap(false, Ordering::AcqRel) {
-            self.file.sync_data().map_err(|e| {
-                self.size_changed.store(true, Ordering::Release);
-                Error::os("fdatasync", e)
-            })?;
-        }
-        Ok(())
-    }
-
-    /// Starts write-back of the whole window and returns (msync MS_ASYNC).
-    pub fn flush_async(&self) -> Result<()> {
-        let view = self.view();
-        if self.options.mode != Mode::ReadWrite {
-            return Ok(());
-        }
-        view.region
-            .sync(0, view.len, false)
-            .map_err(|e| Error::os("msync(MS_ASYNC)", e))
-    }
-
-    /// Writes by `write` since the last flush (what the EVERY_WRITES policy counts).
-    pub fn pending_writes(&self) -> u64 {
-        self.pending_writes.load(Ordering::Relaxed)
-    }
-
-    /// Written since the last whole-window flush, or a writable pointer was ever handed out (the
-    /// library cannot see writes through it).
-    pub fn was_written(&self) -> bool {
-        self.dirty.load(Ordering::Relaxed) || self.writable_pointer_out.load(Ordering::Relaxed)
     }
 }

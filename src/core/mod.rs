@@ -1,12 +1,24 @@
 //! The safe Rust core: mapping, flushing, the truncation guard, errors. No C types here.
+//! Files are listed from the bottom of the dependency order up; each uses only files above it
+//! (see docs/ARCHITECTURE.md).
 
+pub mod atomics;
 pub mod error;
-pub mod flush;
+mod fallback;
+mod file;
+mod flush;
 pub mod grace;
 pub mod guard;
+mod guarded;
+mod handler;
 pub mod mapping;
+pub mod options;
+mod region;
+mod registry;
+mod view;
 
-pub use error::{Error, ErrorKind, Result};
-pub use flush::FlushPolicy;
+pub use atomics::{AtomicOp, AtomicWord};
+pub use error::{check_range, Error, ErrorKind, Result};
 pub use guard::SigbusMode;
-pub use mapping::{check_range, Advice, Disposition, Mapping, Mode, Options};
+pub use mapping::Mapping;
+pub use options::{Advice, Disposition, FlushPolicy, Mode, Options};

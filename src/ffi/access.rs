@@ -2,10 +2,10 @@
 
 use std::ffi::c_void;
 
-use super::boundary::{non_null, on};
+use super::boundary::{non_null, on, this_function, FunctionName};
 use super::status::mapfile_status;
 use super::types::mapfile_t;
-use crate::core::{check_range, Mapping};
+use crate::core::{check_range, AtomicOp, AtomicWord};
 
 /// Current length of the window in bytes (0 for NULL or an empty file).
 /// Thread safety: may be called concurrently with every call but mapfile_close.
@@ -14,7 +14,7 @@ pub extern "C" fn mapfile_len(m: *const mapfile_t) -> u64 {
     let mut len = 0;
     // NULL stays 0 without a message: the documented answer, not a failure.
     if !m.is_null() {
-        on("mapfile_len", m, |mapping| {
+        on(this_function!(), m, |mapping| {
             len = mapping.len();
             Ok(())
         });
@@ -38,7 +38,7 @@ pub extern "C" fn mapfile_slice(
     len: u64,
     out: *mut *const u8,
 ) -> mapfile_status {
-    on("mapfile_slice", m, |mapping| {
+    on(this_function!(), m, |mapping| {
         non_null(out, "out")?;
         let pointer = mapping.slice(offset, len)?;
         // SAFETY: non-null out pointer from the caller.
@@ -59,7 +59,7 @@ pub extern "C" fn mapfile_slice_mut(
     len: u64,
     out: *mut *mut u8,
 ) -> mapfile_status {
-    on("mapfile_slice_mut", m, |mapping| {
+    on(this_function!(), m, |mapping| {
         non_null(out, "out")?;
         let pointer = mapping.slice_mut(offset, len)?;
         // SAFETY: non-null out pointer from the caller.
@@ -86,7 +86,7 @@ pub extern "C" fn mapfile_read(
     dst: *mut c_void,
     len: usize,
 ) -> mapfile_status {
-    on("mapfile_read", m, |mapping| {
+    on(this_function!(), m, |mapping| {
         non_null(dst, "dst")?;
         // SAFETY: the caller provides `len` writable bytes at dst (the core checks the range
         // before it builds anything from it).
@@ -109,7 +109,7 @@ pub extern "C" fn mapfile_write(
     src: *const c_void,
     len: usize,
 ) -> mapfile_status {
-    on("mapfile_write", m, |mapping| {
+    on(this_function!(), m, |mapping| {
         non_null(src, "src")?;
         // SAFETY: the caller provides `len` readable bytes at src (checked as in mapfile_read).
         Ok(unsafe { mapping.write_from(offset, src.cast(), len) }?)
@@ -132,7 +132,7 @@ pub extern "C" fn mapfile_find(
     needle_len: usize,
     out_pos: *mut u64,
 ) -> mapfile_status {
-    on("mapfile_find", m, |mapping| {
+    on(this_function!(), m, |mapping| {
         non_null(needle, "needle")?;
         non_null(out_pos, "out_pos")?;
         let window = mapping.len();
@@ -164,7 +164,7 @@ pub extern "C" fn mapfile_count_byte(
     byte: u8,
     out_count: *mut u64,
 ) -> mapfile_status {
-    on("mapfile_count_byte", m, |mapping| {
+    on(this_function!(), m, |mapping| {
         non_null(out_count, "out_count")?;
         let count = mapping.count_byte(offset, len, byte)?;
         // SAFETY: non-null out pointer from the caller.
@@ -173,114 +173,26 @@ pub extern "C" fn mapfile_count_byte(
     })
 }
 
-/// The two atomic widths, so each operation is written once for both.
-trait AtomicWord: Copy {
-    fn apply<R>(
-        mapping: &Mapping,
-        offset: u64,
-        mutating: bool,
-        operation: impl FnOnce(&Self::Cell) -> R,
-    ) -> crate::core::Result<R>;
-    type Cell;
-    fn load(cell: &Self::Cell) -> Self;
-    fn store(cell: &Self::Cell, value: Self);
-    fn fetch_add(cell: &Self::Cell, delta: Self) -> Self;
-    fn compare_exchange(cell: &Self::Cell, expected: Self, desired: Self) -> Self;
-}
-
-macro_rules! atomic_word {
-    ($int:ty, $cell:ty, $method:ident) => {
-        impl AtomicWord for $int {
-            type Cell = $cell;
-            fn apply<R>(
-                mapping: &Mapping,
-                offset: u64,
-                mutating: bool,
-                operation: impl FnOnce(&$cell) -> R,
-            ) -> crate::core::Result<R> {
-                mapping.$method(offset, mutating, operation)
-            }
-            fn load(cell: &$cell) -> Self {
-                cell.load(SeqCst)
-            }
-            fn store(cell: &$cell, value: Self) {
-                cell.store(value, SeqCst)
-            }
-            fn fetch_add(cell: &$cell, delta: Self) -> Self {
-                cell.fetch_add(delta, SeqCst)
-            }
-            fn compare_exchange(cell: &$cell, expected: Self, desired: Self) -> Self {
-                match cell.compare_exchange(expected, desired, SeqCst, SeqCst) {
-                    Ok(found) | Err(found) => found,
-                }
-            }
-        }
-    };
-}
-
-atomic_word!(u64, std::sync::atomic::AtomicU64, atomic_u64);
-atomic_word!(u32, std::sync::atomic::AtomicU32, atomic_u32);
-
-fn atomic_load<T: AtomicWord>(
-    function: &'static str,
+/// The one path of every atomic export: runs `operation` on the `T` at `offset` and writes the
+/// value it found to `out` unless `out` is NULL. `required` names `out` when it must not be NULL
+/// (checked before the operation runs).
+fn atomic<T: AtomicWord>(
+    function: FunctionName,
     m: *const mapfile_t,
     offset: u64,
+    operation: AtomicOp<T>,
     out: *mut T,
+    required: Option<&'static str>,
 ) -> mapfile_status {
     on(function, m, |mapping| {
-        non_null(out, "out")?;
-        let value = T::apply(mapping, offset, false, T::load)?;
-        // SAFETY: non-null out pointer from the caller.
-        unsafe { *out = value };
-        Ok(())
-    })
-}
-
-fn atomic_store<T: AtomicWord>(
-    function: &'static str,
-    m: *mut mapfile_t,
-    offset: u64,
-    value: T,
-) -> mapfile_status {
-    on(function, m, |mapping| {
-        Ok(T::apply(mapping, offset, true, |cell| {
-            T::store(cell, value)
-        })?)
-    })
-}
-
-fn atomic_fetch_add<T: AtomicWord>(
-    function: &'static str,
-    m: *mut mapfile_t,
-    offset: u64,
-    delta: T,
-    out_old: *mut T,
-) -> mapfile_status {
-    on(function, m, |mapping| {
-        let old = T::apply(mapping, offset, true, |cell| T::fetch_add(cell, delta))?;
-        if !out_old.is_null() {
-            // SAFETY: non-null out pointer from the caller.
-            unsafe { *out_old = old };
+        if let Some(name) = required {
+            non_null(out, name)?;
         }
-        Ok(())
-    })
-}
-
-fn atomic_compare_exchange<T: AtomicWord>(
-    function: &'static str,
-    m: *mut mapfile_t,
-    offset: u64,
-    expected: T,
-    desired: T,
-    out_actual: *mut T,
-) -> mapfile_status {
-    on(function, m, |mapping| {
-        non_null(out_actual, "out_actual")?;
-        let found = T::apply(mapping, offset, true, |cell| {
-            T::compare_exchange(cell, expected, desired)
-        })?;
-        // SAFETY: non-null out pointer from the caller.
-        unsafe { *out_actual = found };
+        let found = mapping.atomic(offset, operation)?;
+        if !out.is_null() {
+            // SAFETY: non-null out pointer from the caller.
+            unsafe { *out = found };
+        }
         Ok(())
     })
 }
@@ -297,7 +209,14 @@ pub extern "C" fn mapfile_atomic_u64_load(
     offset: u64,
     out: *mut u64,
 ) -> mapfile_status {
-    atomic_load("mapfile_atomic_u64_load", m, offset, out)
+    atomic(
+        this_function!(),
+        m,
+        offset,
+        AtomicOp::Load,
+        out,
+        Some("out"),
+    )
 }
 
 /// Sequentially consistent atomic store of an 8-byte value (READ_WRITE or COPY_ON_WRITE).
@@ -309,7 +228,14 @@ pub extern "C" fn mapfile_atomic_u64_store(
     offset: u64,
     value: u64,
 ) -> mapfile_status {
-    atomic_store("mapfile_atomic_u64_store", m, offset, value)
+    atomic(
+        this_function!(),
+        m,
+        offset,
+        AtomicOp::Store(value),
+        std::ptr::null_mut(),
+        None,
+    )
 }
 
 /// Atomically adds `delta` (wrapping) to the 8-byte value; the previous value goes to `*out_old`
@@ -323,7 +249,14 @@ pub extern "C" fn mapfile_atomic_u64_fetch_add(
     delta: u64,
     out_old: *mut u64,
 ) -> mapfile_status {
-    atomic_fetch_add("mapfile_atomic_u64_fetch_add", m, offset, delta, out_old)
+    atomic(
+        this_function!(),
+        m,
+        offset,
+        AtomicOp::FetchAdd(delta),
+        out_old,
+        None,
+    )
 }
 
 /// Atomic compare-and-swap: stores `desired` if the value equals `expected`. Returns MAPFILE_OK
@@ -339,13 +272,13 @@ pub extern "C" fn mapfile_atomic_u64_compare_exchange(
     desired: u64,
     out_actual: *mut u64,
 ) -> mapfile_status {
-    atomic_compare_exchange(
-        "mapfile_atomic_u64_compare_exchange",
+    atomic(
+        this_function!(),
         m,
         offset,
-        expected,
-        desired,
+        AtomicOp::CompareExchange { expected, desired },
         out_actual,
+        Some("out_actual"),
     )
 }
 
@@ -356,7 +289,14 @@ pub extern "C" fn mapfile_atomic_u32_load(
     offset: u64,
     out: *mut u32,
 ) -> mapfile_status {
-    atomic_load("mapfile_atomic_u32_load", m, offset, out)
+    atomic(
+        this_function!(),
+        m,
+        offset,
+        AtomicOp::Load,
+        out,
+        Some("out"),
+    )
 }
 
 /// As mapfile_atomic_u64_store, for a 4-byte value.
@@ -366,7 +306,14 @@ pub extern "C" fn mapfile_atomic_u32_store(
     offset: u64,
     value: u32,
 ) -> mapfile_status {
-    atomic_store("mapfile_atomic_u32_store", m, offset, value)
+    atomic(
+        this_function!(),
+        m,
+        offset,
+        AtomicOp::Store(value),
+        std::ptr::null_mut(),
+        None,
+    )
 }
 
 /// As mapfile_atomic_u64_fetch_add, for a 4-byte value.
@@ -377,7 +324,14 @@ pub extern "C" fn mapfile_atomic_u32_fetch_add(
     delta: u32,
     out_old: *mut u32,
 ) -> mapfile_status {
-    atomic_fetch_add("mapfile_atomic_u32_fetch_add", m, offset, delta, out_old)
+    atomic(
+        this_function!(),
+        m,
+        offset,
+        AtomicOp::FetchAdd(delta),
+        out_old,
+        None,
+    )
 }
 
 /// As mapfile_atomic_u64_compare_exchange, for a 4-byte value.
@@ -389,14 +343,12 @@ pub extern "C" fn mapfile_atomic_u32_compare_exchange(
     desired: u32,
     out_actual: *mut u32,
 ) -> mapfile_status {
-    atomic_compare_exchange(
-        "mapfile_atomic_u32_compare_exchange",
+    atomic(
+        this_function!(),
         m,
         offset,
-        expected,
-        desired,
+        AtomicOp::CompareExchange { expected, desired },
         out_actual,
+        Some("out_actual"),
     )
 }
-
-use std::sync::atomic::Ordering::SeqCst;

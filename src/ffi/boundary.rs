@@ -7,9 +7,32 @@ use super::status::{mapfile_status, report, Failure, MAPFILE_OK};
 use super::types::mapfile_t;
 use crate::core::{Error, Mapping};
 
+/// The name of an exported function, for its failure messages: computed from the function's own
+/// path (`this_function!()`), so no export retypes its name, and only when a call fails.
+pub type FunctionName = fn() -> &'static str;
+
+/// The `FunctionName` of the exported function this is written in (directly in its body, not in
+/// a closure).
+macro_rules! this_function {
+    () => {{
+        fn name() -> &'static str {
+            fn here() {}
+            // "mapfile::ffi::access::mapfile_read::name::here" -> "mapfile_read"
+            let path = std::any::type_name_of_val(&here);
+            let path = path.strip_suffix("::name::here").unwrap_or(path);
+            path.rsplit("::").next().unwrap_or(path)
+        }
+        name as $crate::ffi::boundary::FunctionName
+    }};
+}
+pub(crate) use this_function;
+
 /// Runs `body`; its failure or panic becomes a status code (with the thread's message and errno).
 #[inline(always)]
-pub fn boundary(function: &str, body: impl FnOnce() -> Result<(), Failure>) -> mapfile_status {
+pub fn boundary(
+    function: FunctionName,
+    body: impl FnOnce() -> Result<(), Failure>,
+) -> mapfile_status {
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(Ok(())) => MAPFILE_OK,
         Ok(Err(failure)) => report(function, failure),
@@ -22,7 +45,7 @@ pub fn boundary(function: &str, body: impl FnOnce() -> Result<(), Failure>) -> m
 /// success path costs a few instructions; failures leave through the cold `report`.
 #[inline(always)]
 pub fn with_mapping(
-    function: &str,
+    function: FunctionName,
     mapping: Option<&Mapping>,
     body: impl FnOnce(&Mapping) -> Result<(), Failure>,
 ) -> mapfile_status {
@@ -69,7 +92,7 @@ pub fn non_null<T>(pointer: *const T, name: &'static str) -> Result<(), Failure>
 /// `with_mapping` for a raw C handle: the one path from an exported function to its mapping.
 #[inline(always)]
 pub fn on(
-    function: &str,
+    function: FunctionName,
     m: *const mapfile_t,
     body: impl FnOnce(&Mapping) -> Result<(), Failure>,
 ) -> mapfile_status {

@@ -1,9 +1,9 @@
 //! Durability and hints: flush, advise, lock, prefault.
 
-use super::boundary::on;
-use super::status::{mapfile_status, Failure};
+use super::boundary::{on, this_function};
+use super::convert::advice_from_c;
+use super::status::mapfile_status;
 use super::types::*;
-use crate::core::{Advice, Error};
 
 /// Synchronous, durable flush of the whole window: returns after the bytes are on stable storage
 /// (msync MS_SYNC, plus fdatasync after a size change). A successful no-op on READ_ONLY and
@@ -13,7 +13,7 @@ use crate::core::{Advice, Error};
 /// Thread safety: may be called concurrently with every call but mapfile_close.
 #[no_mangle]
 pub extern "C" fn mapfile_flush(m: *mut mapfile_t) -> mapfile_status {
-    on("mapfile_flush", m, |mapping| Ok(mapping.flush()?))
+    on(this_function!(), m, |mapping| Ok(mapping.flush()?))
 }
 
 /// Synchronous, durable flush of window bytes `[offset, offset + len)` (whole pages around them).
@@ -23,7 +23,7 @@ pub extern "C" fn mapfile_flush(m: *mut mapfile_t) -> mapfile_status {
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_OUT_OF_BOUNDS; MAPFILE_ERR_IO.
 #[no_mangle]
 pub extern "C" fn mapfile_flush_range(m: *mut mapfile_t, offset: u64, len: u64) -> mapfile_status {
-    on("mapfile_flush_range", m, |mapping| {
+    on(this_function!(), m, |mapping| {
         Ok(mapping.flush_range(offset, len)?)
     })
 }
@@ -33,27 +33,7 @@ pub extern "C" fn mapfile_flush_range(m: *mut mapfile_t, offset: u64, len: u64) 
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_IO.
 #[no_mangle]
 pub extern "C" fn mapfile_flush_async(m: *mut mapfile_t) -> mapfile_status {
-    on("mapfile_flush_async", m, |mapping| {
-        Ok(mapping.flush_async()?)
-    })
-}
-
-fn advice_from_c(advice: u32) -> Result<Advice, Failure> {
-    Ok(match advice {
-        MAPFILE_ADVICE_NORMAL => Advice::Normal,
-        MAPFILE_ADVICE_RANDOM => Advice::Random,
-        MAPFILE_ADVICE_SEQUENTIAL => Advice::Sequential,
-        MAPFILE_ADVICE_WILL_NEED => Advice::WillNeed,
-        MAPFILE_ADVICE_DONT_NEED => Advice::DontNeed,
-        MAPFILE_ADVICE_HUGE_PAGE => Advice::HugePage,
-        MAPFILE_ADVICE_NO_HUGE_PAGE => Advice::NoHugePage,
-        other => {
-            return Err(Error::InvalidArgument(format!(
-                "unknown advice {other} (expected a MAPFILE_ADVICE_* value)"
-            ))
-            .into())
-        }
-    })
+    on(this_function!(), m, |mapping| Ok(mapping.flush_async()?))
 }
 
 /// Tells the kernel how the whole window will be accessed (madvise).
@@ -62,7 +42,7 @@ fn advice_from_c(advice: u32) -> Result<Advice, Failure> {
 ///         MAPFILE_ERR_UNSUPPORTED (the kernel lacks that advice, e.g. no transparent huge pages).
 #[no_mangle]
 pub extern "C" fn mapfile_advise(m: *mut mapfile_t, advice: u32) -> mapfile_status {
-    on("mapfile_advise", m, |mapping| {
+    on(this_function!(), m, |mapping| {
         let advice = advice_from_c(advice)?;
         Ok(mapping.advise(advice, 0, mapping.len())?)
     })
@@ -78,7 +58,7 @@ pub extern "C" fn mapfile_advise_range(
     offset: u64,
     len: u64,
 ) -> mapfile_status {
-    on("mapfile_advise_range", m, |mapping| {
+    on(this_function!(), m, |mapping| {
         let advice = advice_from_c(advice)?;
         Ok(mapping.advise(advice, offset, len)?)
     })
@@ -90,7 +70,7 @@ pub extern "C" fn mapfile_advise_range(
 ///         (over RLIMIT_MEMLOCK); MAPFILE_ERR_PERMISSION.
 #[no_mangle]
 pub extern "C" fn mapfile_lock(m: *mut mapfile_t, offset: u64, len: u64) -> mapfile_status {
-    on("mapfile_lock", m, |mapping| {
+    on(this_function!(), m, |mapping| {
         Ok(mapping.lock(offset, len, true)?)
     })
 }
@@ -100,7 +80,7 @@ pub extern "C" fn mapfile_lock(m: *mut mapfile_t, offset: u64, len: u64) -> mapf
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_OUT_OF_BOUNDS.
 #[no_mangle]
 pub extern "C" fn mapfile_unlock(m: *mut mapfile_t, offset: u64, len: u64) -> mapfile_status {
-    on("mapfile_unlock", m, |mapping| {
+    on(this_function!(), m, |mapping| {
         Ok(mapping.lock(offset, len, false)?)
     })
 }
@@ -113,7 +93,7 @@ pub extern "C" fn mapfile_unlock(m: *mut mapfile_t, offset: u64, len: u64) -> ma
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_OUT_OF_BOUNDS; MAPFILE_ERR_TRUNCATED.
 #[no_mangle]
 pub extern "C" fn mapfile_prefault(m: *const mapfile_t, offset: u64, len: u64) -> mapfile_status {
-    on("mapfile_prefault", m, |mapping| {
+    on(this_function!(), m, |mapping| {
         Ok(mapping.prefault(offset, len)?)
     })
 }

@@ -1,105 +1,17 @@
 //! Opening, creating and closing mappings; options; version.
 
-use std::ffi::{c_char, CStr};
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::ffi::c_char;
 
-use super::boundary::{boundary, non_null};
+use super::boundary::{boundary, non_null, this_function, FunctionName};
+use super::convert::{mode_from_c, options_from_c, path_from_c};
 use super::handle::{into_handle, take};
 use super::status::{mapfile_status, Failure};
 use super::types::*;
-use crate::core::{Disposition, Error, FlushPolicy, Mapping, Mode, Options};
-
-/// Converts a C mode value (unknown values are INVALID_ARG).
-pub fn mode_from_c(mode: u32) -> Result<Mode, Failure> {
-    match mode {
-        MAPFILE_MODE_READ_ONLY => Ok(Mode::ReadOnly),
-        MAPFILE_MODE_READ_WRITE => Ok(Mode::ReadWrite),
-        MAPFILE_MODE_COPY_ON_WRITE => Ok(Mode::CopyOnWrite),
-        other => Err(Error::InvalidArgument(format!(
-            "unknown mode {other} (expected a MAPFILE_MODE_* value)"
-        ))
-        .into()),
-    }
-}
-
-/// Converts a C options struct into core options (all enumerated values are checked here).
-fn options_from_c(c: &mapfile_options) -> Result<Options, Failure> {
-    let invalid =
-        |text: String| -> Result<Options, Failure> { Err(Error::InvalidArgument(text).into()) };
-    if c.version != MAPFILE_OPTIONS_VERSION {
-        return invalid(format!(
-            "options version {} is not supported (expected {MAPFILE_OPTIONS_VERSION}); call mapfile_options_init",
-            c.version
-        ));
-    }
-    let mut options = Options::new(mode_from_c(c.mode)?);
-    if c.flags & !MAPFILE_FLAG_ALL != 0 {
-        return invalid(format!(
-            "unknown flag bits {:#x}",
-            c.flags & !MAPFILE_FLAG_ALL
-        ));
-    }
-    options.populate = c.flags & MAPFILE_FLAG_POPULATE != 0;
-    options.guard_raw = c.flags & MAPFILE_FLAG_GUARD_RAW != 0;
-    options.disposition = match c.create {
-        MAPFILE_CREATE_NEVER => Disposition::OpenExisting,
-        MAPFILE_CREATE_NEW => Disposition::CreateNew,
-        MAPFILE_CREATE_IF_MISSING => Disposition::OpenOrCreate,
-        other => {
-            return invalid(format!(
-                "unknown create disposition {other} (expected a MAPFILE_CREATE_* value)"
-            ))
-        }
-    };
-    let every = c.flush_every;
-    options.flush_policy =
-        match (c.flush_policy, every) {
-            (MAPFILE_FLUSH_MANUAL, _) => FlushPolicy::Manual,
-            (MAPFILE_FLUSH_ALWAYS, _) => FlushPolicy::Always,
-            (
-                MAPFILE_FLUSH_EVERY_BYTES | MAPFILE_FLUSH_EVERY_WRITES | MAPFILE_FLUSH_EVERY_MILLIS,
-                0,
-            ) => return invalid(
-                "flush policies EVERY_BYTES, EVERY_WRITES and EVERY_MILLIS need flush_every > 0"
-                    .into(),
-            ),
-            (MAPFILE_FLUSH_EVERY_BYTES, n) => FlushPolicy::EveryBytes(n),
-            (MAPFILE_FLUSH_EVERY_WRITES, n) => FlushPolicy::EveryWrites(n),
-            (MAPFILE_FLUSH_EVERY_MILLIS, n) => FlushPolicy::EveryMillis(n),
-            (other, _) => {
-                return invalid(format!(
-                    "unknown flush policy {other} (expected a MAPFILE_FLUSH_* value)"
-                ))
-            }
-        };
-    if c.max_len != 0 {
-        if c.len != 0 && c.max_len < c.len {
-            return invalid(format!(
-                "max_len {} is smaller than len {}",
-                c.max_len, c.len
-            ));
-        }
-        options.max_len = c.max_len;
-    }
-    options.offset = c.offset;
-    options.len = c.len;
-    options.create_size = c.create_size;
-    Ok(options)
-}
-
-/// # Safety
-/// `path` is NULL-checked by the caller and NUL-terminated.
-unsafe fn path_from_c<'a>(path: *const c_char) -> &'a Path {
-    // SAFETY: per the contract.
-    Path::new(std::ffi::OsStr::from_bytes(
-        unsafe { CStr::from_ptr(path) }.to_bytes(),
-    ))
-}
+use crate::core::{Disposition, Mapping, Mode, Options};
 
 /// The one opening path of every constructor: NULL checks, conversion, open, publish.
 fn open_common(
-    function: &str,
+    function: FunctionName,
     path: *const c_char,
     out: *mut *mut mapfile_t,
     options: impl FnOnce() -> Result<Options, Failure>,
@@ -132,7 +44,7 @@ pub extern "C" fn mapfile_open(
     mode: u32,
     out: *mut *mut mapfile_t,
 ) -> mapfile_status {
-    open_common("mapfile_open", path, out, || {
+    open_common(this_function!(), path, out, || {
         Ok(Options::new(mode_from_c(mode)?))
     })
 }
@@ -155,7 +67,7 @@ pub extern "C" fn mapfile_create(
     size: u64,
     out: *mut *mut mapfile_t,
 ) -> mapfile_status {
-    open_common("mapfile_create", path, out, || {
+    open_common(this_function!(), path, out, || {
         let mut options = Options::new(Mode::ReadWrite);
         options.disposition = Disposition::CreateNew;
         options.create_size = size;
@@ -177,7 +89,7 @@ pub extern "C" fn mapfile_open_or_create(
     size: u64,
     out: *mut *mut mapfile_t,
 ) -> mapfile_status {
-    open_common("mapfile_open_or_create", path, out, || {
+    open_common(this_function!(), path, out, || {
         let mut options = Options::new(Mode::ReadWrite);
         options.disposition = Disposition::OpenOrCreate;
         options.create_size = size;
@@ -229,7 +141,7 @@ pub extern "C" fn mapfile_open_with(
     opts: *const mapfile_options,
     out: *mut *mut mapfile_t,
 ) -> mapfile_status {
-    open_common("mapfile_open_with", path, out, || {
+    open_common(this_function!(), path, out, || {
         non_null(opts, "opts")?;
         // SAFETY: non-null, and the caller provides a readable mapfile_options.
         options_from_c(unsafe { &*opts })
@@ -245,7 +157,7 @@ pub extern "C" fn mapfile_open_with(
 /// Thread safety: no other call on the same handle may run during or after close.
 #[no_mangle]
 pub extern "C" fn mapfile_close(m: *mut mapfile_t) -> mapfile_status {
-    boundary("mapfile_close", || {
+    boundary(this_function!(), || {
         // SAFETY: per the contract, m is NULL or a live handle, and is not used again.
         let Some(mapping) = (unsafe { take(m) }) else {
             return Ok(());

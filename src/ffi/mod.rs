@@ -9,6 +9,7 @@
 
 pub mod access;
 pub mod boundary;
+pub mod convert;
 pub mod durability;
 pub mod handle;
 pub mod lifecycle;

@@ -2,10 +2,10 @@
 
 use std::ffi::{c_int, c_void};
 
-use super::boundary::boundary;
+use super::boundary::{boundary, this_function};
+use super::convert::sigbus_mode_from_c;
 use super::status::mapfile_status;
-use crate::core::guard::{self, SigbusMode};
-use crate::core::Error;
+use crate::core::guard;
 
 /// mapfile_sigbus_mode: the library installs its SIGBUS handler at the first mapping (default).
 pub const MAPFILE_SIGBUS_INSTALL: u32 = 0;
@@ -24,16 +24,8 @@ pub const MAPFILE_SIGBUS_OFF: u32 = 2;
 /// Thread safety: call it once, before other threads open mappings.
 #[no_mangle]
 pub extern "C" fn mapfile_sigbus_mode(mode: u32) -> mapfile_status {
-    boundary("mapfile_sigbus_mode", || {
-        let mode = match mode {
-            MAPFILE_SIGBUS_INSTALL => SigbusMode::Install,
-            MAPFILE_SIGBUS_HOST_CHAINS => SigbusMode::HostChains,
-            MAPFILE_SIGBUS_OFF => SigbusMode::Off,
-            other => {
-                return Err(Error::InvalidArgument(format!("unknown SIGBUS mode {other}")).into())
-            }
-        };
-        Ok(guard::set_sigbus_mode(mode)?)
+    boundary(this_function!(), || {
+        Ok(guard::set_sigbus_mode(sigbus_mode_from_c(mode)?)?)
     })
 }
 

@@ -1,6 +1,6 @@
 //! Size and truncation: resize, refresh, check.
 
-use super::boundary::on;
+use super::boundary::{on, this_function};
 use super::status::mapfile_status;
 use super::types::mapfile_t;
 
@@ -23,7 +23,7 @@ use super::types::mapfile_t;
 /// either the old or the new length.
 #[no_mangle]
 pub extern "C" fn mapfile_resize(m: *mut mapfile_t, new_len: u64) -> mapfile_status {
-    on("mapfile_resize", m, |mapping| Ok(mapping.resize(new_len)?))
+    on(this_function!(), m, |mapping| Ok(mapping.resize(new_len)?))
 }
 
 /// MAPFILE_OK while the file still holds the whole window; MAPFILE_ERR_TRUNCATED once it shrank
@@ -33,7 +33,7 @@ pub extern "C" fn mapfile_resize(m: *mut mapfile_t, new_len: u64) -> mapfile_sta
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_TRUNCATED; MAPFILE_ERR_IO.
 #[no_mangle]
 pub extern "C" fn mapfile_check(m: *const mapfile_t) -> mapfile_status {
-    on("mapfile_check", m, |mapping| Ok(mapping.check()?))
+    on(this_function!(), m, |mapping| Ok(mapping.check()?))
 }
 
 /// Follows the file's current length: after another process appended, the window grows (a
@@ -43,5 +43,5 @@ pub extern "C" fn mapfile_check(m: *const mapfile_t) -> mapfile_status {
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_NO_MEMORY; MAPFILE_ERR_IO.
 #[no_mangle]
 pub extern "C" fn mapfile_refresh(m: *mut mapfile_t) -> mapfile_status {
-    on("mapfile_refresh", m, |mapping| Ok(mapping.refresh()?))
+    on(this_function!(), m, |mapping| Ok(mapping.refresh()?))
 }

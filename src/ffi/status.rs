@@ -3,6 +3,7 @@
 use std::cell::UnsafeCell;
 use std::ffi::c_char;
 
+use super::boundary::FunctionName;
 use crate::core::{Error, ErrorKind};
 
 /// Result of every fallible call: 0 (MAPFILE_OK) on success, a negative MAPFILE_ERR_* otherwise.
@@ -102,7 +103,8 @@ fn set_last_error(text: &str) {
 /// Records `failure` for this thread, sets errno, and returns its status code.
 #[cold]
 #[inline(never)]
-pub fn report(function: &str, failure: Failure) -> mapfile_status {
+pub fn report(function: FunctionName, failure: Failure) -> mapfile_status {
+    let function = function();
     let (status, errno, text) = match &failure {
         Failure::NullArgument(argument) => (
             MAPFILE_ERR_NULL_ARG,

@@ -312,6 +312,58 @@ TEST(last_error_message_names_the_failure) {
     CHECK(strstr(message, "No such file") != NULL);
 }
 
+/* A failure's message starts with the name of the function that failed: "mapfile_read: ...". */
+#define CHECK_NAMED(call, name)                                                                 \
+    do {                                                                                        \
+        CHECK((call) != MAPFILE_OK);                                                            \
+        CHECK(strncmp(mapfile_last_error_message(), name ": ", strlen(name) + 2) == 0);         \
+    } while (0)
+
+TEST(failure_messages_name_the_function) {
+    mapfile_t *m = open_pattern("named", 64, MAPFILE_MODE_READ_ONLY);
+    CHECK(m != NULL);
+    mapfile_t *out = NULL;
+    const uint8_t *slice = NULL;
+    uint8_t *slice_mut = NULL;
+    uint8_t byte = 0;
+    uint64_t u64 = 0;
+    uint32_t u32 = 0;
+    mapfile_options options;
+    mapfile_options_init(&options);
+    options.version = 999;
+    CHECK_NAMED(mapfile_open(NULL, MAPFILE_MODE_READ_ONLY, &out), "mapfile_open");
+    CHECK_NAMED(mapfile_create(NULL, 1, &out), "mapfile_create");
+    CHECK_NAMED(mapfile_open_or_create(NULL, 1, &out), "mapfile_open_or_create");
+    CHECK_NAMED(mapfile_open_with(scratch_path("named"), &options, &out), "mapfile_open_with");
+    CHECK_NAMED(mapfile_slice(m, 65, 0, &slice), "mapfile_slice");
+    CHECK_NAMED(mapfile_slice_mut(m, 0, 1, &slice_mut), "mapfile_slice_mut");
+    CHECK_NAMED(mapfile_read(m, 64, &byte, 1), "mapfile_read");
+    CHECK_NAMED(mapfile_write(m, 0, &byte, 1), "mapfile_write");
+    CHECK_NAMED(mapfile_find(m, 65, "x", 1, &u64), "mapfile_find");
+    CHECK_NAMED(mapfile_count_byte(m, 0, 65, 'x', &u64), "mapfile_count_byte");
+    CHECK_NAMED(mapfile_flush(NULL), "mapfile_flush");
+    CHECK_NAMED(mapfile_flush_range(m, 0, 65), "mapfile_flush_range");
+    CHECK_NAMED(mapfile_flush_async(NULL), "mapfile_flush_async");
+    CHECK_NAMED(mapfile_advise(m, 99), "mapfile_advise");
+    CHECK_NAMED(mapfile_advise_range(m, MAPFILE_ADVICE_NORMAL, 0, 65), "mapfile_advise_range");
+    CHECK_NAMED(mapfile_lock(m, 0, 65), "mapfile_lock");
+    CHECK_NAMED(mapfile_unlock(m, 0, 65), "mapfile_unlock");
+    CHECK_NAMED(mapfile_prefault(m, 0, 65), "mapfile_prefault");
+    CHECK_NAMED(mapfile_resize(m, 10), "mapfile_resize");
+    CHECK_NAMED(mapfile_check(NULL), "mapfile_check");
+    CHECK_NAMED(mapfile_refresh(NULL), "mapfile_refresh");
+    CHECK_NAMED(mapfile_atomic_u64_load(m, 4, &u64), "mapfile_atomic_u64_load");
+    CHECK_NAMED(mapfile_atomic_u64_store(m, 0, 1), "mapfile_atomic_u64_store");
+    CHECK_NAMED(mapfile_atomic_u64_fetch_add(m, 0, 1, NULL), "mapfile_atomic_u64_fetch_add");
+    CHECK_NAMED(mapfile_atomic_u64_compare_exchange(m, 0, 0, 1, &u64), "mapfile_atomic_u64_compare_exchange");
+    CHECK_NAMED(mapfile_atomic_u32_load(m, 2, &u32), "mapfile_atomic_u32_load");
+    CHECK_NAMED(mapfile_atomic_u32_store(m, 0, 1), "mapfile_atomic_u32_store");
+    CHECK_NAMED(mapfile_atomic_u32_fetch_add(m, 0, 1, NULL), "mapfile_atomic_u32_fetch_add");
+    CHECK_NAMED(mapfile_atomic_u32_compare_exchange(m, 0, 0, 1, &u32), "mapfile_atomic_u32_compare_exchange");
+    CHECK_NAMED(mapfile_sigbus_mode(99), "mapfile_sigbus_mode");
+    CHECK_STATUS(mapfile_close(m), MAPFILE_OK);
+}
+
 /* mapfile_version is "MAJOR.MINOR.PATCH" and matches the header macros. */
 TEST(version_matches_header_macros) {
     char expected[64];
@@ -332,6 +384,7 @@ int main(int argc, char **argv) {
     RUN(status_codes_distinct_negative_with_text);
     RUN(os_failures_set_errno);
     RUN(last_error_message_names_the_failure);
+    RUN(failure_messages_name_the_function);
     RUN(version_matches_header_macros);
     FINISH();
 }
