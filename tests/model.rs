@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use mapfile::ffi::access::*;
+use mapfile::ffi::atomics::*;
 use mapfile::ffi::durability::*;
 use mapfile::ffi::lifecycle::*;
 use mapfile::ffi::size::*;

@@ -1,14 +1,18 @@
-//! Reading and writing: length, zero-copy slices, guarded copies, search, count, atomics.
+//! Reading and writing: length, zero-copy slices, guarded copies, search, count.
 
 use std::ffi::c_void;
 
-use super::boundary::{non_null, on, this_function, FunctionName};
+use super::boundary::{non_null, on, this_function};
 use super::status::mapfile_status;
 use super::types::mapfile_t;
-use crate::core::{check_range, AtomicOp, AtomicWord};
+use crate::core::check_range;
 
 /// Current length of the window in bytes (0 for NULL or an empty file).
 /// Thread safety: may be called concurrently with every call but mapfile_close.
+///
+/// @param[in] m The handle, or NULL.
+/// @return The window length in bytes; 0 for NULL or an empty window.
+/// @ingroup access
 #[no_mangle]
 pub extern "C" fn mapfile_len(m: *const mapfile_t) -> u64 {
     let mut len = 0;
@@ -28,9 +32,15 @@ pub extern "C" fn mapfile_len(m: *const mapfile_t) -> u64 {
 /// window). Reading it is plain memory access: if the file is truncated under it, see
 /// MAPFILE_FLAG_GUARD_RAW. A `len` of 0 is valid anywhere in [0, mapfile_len].
 ///
+///
+/// @param[in] m The handle.
+/// @param[in] offset Window offset of the first byte of the range.
+/// @param[in] len Length of the range in bytes.
+/// @param[out] out Receives the result; written only on success.
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG (m or out NULL); MAPFILE_ERR_OUT_OF_BOUNDS (the range
 ///         leaves the window or offset + len overflows). `*out` is written only on success.
 /// Thread safety: may be called concurrently with every call but mapfile_close.
+/// @ingroup access
 #[no_mangle]
 pub extern "C" fn mapfile_slice(
     m: *const mapfile_t,
@@ -50,8 +60,14 @@ pub extern "C" fn mapfile_slice(
 /// Like mapfile_slice, for writing: READ_WRITE writes reach the file (make them durable with
 /// mapfile_flush*); COPY_ON_WRITE writes stay private.
 ///
+///
+/// @param[in] m The handle.
+/// @param[in] offset Window offset of the first byte of the range.
+/// @param[in] len Length of the range in bytes.
+/// @param[out] out Receives the result; written only on success.
 /// @return as mapfile_slice, plus MAPFILE_ERR_READ_ONLY on a READ_ONLY mapping (after the range
 ///         check).
+/// @ingroup access
 #[no_mangle]
 pub extern "C" fn mapfile_slice_mut(
     m: *mut mapfile_t,
@@ -72,13 +88,14 @@ pub extern "C" fn mapfile_slice_mut(
 /// under the mapping and the range reaches lost bytes, returns MAPFILE_ERR_TRUNCATED instead of
 /// crashing (the contents of `dst` are then unspecified); ranges wholly inside the file keep working.
 ///
-/// @param m      The handle.
-/// @param offset Window offset of the first byte to copy.
-/// @param dst    Caller's buffer of at least `len` bytes (must not be NULL, even for len 0).
-/// @param len    How many bytes to copy.
+/// @param[in] m      The handle.
+/// @param[in] offset Window offset of the first byte to copy.
+/// @param[out] dst    Caller's buffer of at least `len` bytes (must not be NULL, even for len 0).
+/// @param[in] len    How many bytes to copy.
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_OUT_OF_BOUNDS; MAPFILE_ERR_TRUNCATED;
 ///         MAPFILE_ERR_IO (the page could not be read from the device).
 /// Thread safety: may be called concurrently with every call but mapfile_close.
+/// @ingroup access
 #[no_mangle]
 pub extern "C" fn mapfile_read(
     m: *const mapfile_t,
@@ -98,10 +115,16 @@ pub extern "C" fn mapfile_read(
 /// file, durable after mapfile_flush*; COPY_ON_WRITE: private). Bytes written into pages lost to a
 /// truncation are gone, and the call returns MAPFILE_ERR_TRUNCATED.
 ///
+///
+/// @param[in] m The handle.
+/// @param[in] offset Window offset of the first byte of the range.
+/// @param[in] src Caller's buffer of at least `len` bytes (must not be NULL, even for len 0).
+/// @param[in] len Length of the range in bytes.
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_OUT_OF_BOUNDS; MAPFILE_ERR_READ_ONLY;
 ///         MAPFILE_ERR_TRUNCATED; MAPFILE_ERR_IO.
 /// Thread safety: may be called concurrently with every call but mapfile_close; concurrent
 /// writes to overlapping bytes leave them in an unspecified mix.
+/// @ingroup access
 #[no_mangle]
 pub extern "C" fn mapfile_write(
     m: *mut mapfile_t,
@@ -121,9 +144,16 @@ pub extern "C" fn mapfile_write(
 /// at `from`. After a truncation, a match lying wholly before the lost bytes is still returned
 /// (it depends only on bytes in the file); "absent" cannot be known and is MAPFILE_ERR_TRUNCATED.
 ///
+///
+/// @param[in] m The handle.
+/// @param[in] from Window offset where the search starts (0 to mapfile_len).
+/// @param[in] needle The bytes to look for (must not be NULL, even when needle_len is 0).
+/// @param[in] needle_len Length of the needle in bytes.
+/// @param[out] out_pos Receives the window offset of the first match, or MAPFILE_NPOS; written only on success.
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG (m, needle or out_pos NULL); MAPFILE_ERR_OUT_OF_BOUNDS
 ///         (from > mapfile_len); MAPFILE_ERR_TRUNCATED; MAPFILE_ERR_IO.
 /// Thread safety: may be called concurrently with every call but mapfile_close.
+/// @ingroup access
 #[no_mangle]
 pub extern "C" fn mapfile_find(
     m: *const mapfile_t,
@@ -153,9 +183,16 @@ pub extern "C" fn mapfile_find(
 
 /// Guarded count of the bytes equal to `byte` in `[offset, offset + len)` (SIMD, memchr).
 ///
+///
+/// @param[in] m The handle.
+/// @param[in] offset Window offset of the first byte of the range.
+/// @param[in] len Length of the range in bytes.
+/// @param[in] byte The byte value to count.
+/// @param[out] out_count Receives the count; written only on success.
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_OUT_OF_BOUNDS; MAPFILE_ERR_TRUNCATED;
 ///         MAPFILE_ERR_IO. `*out_count` is written only on success.
 /// Thread safety: may be called concurrently with every call but mapfile_close.
+/// @ingroup access
 #[no_mangle]
 pub extern "C" fn mapfile_count_byte(
     m: *const mapfile_t,
@@ -171,184 +208,4 @@ pub extern "C" fn mapfile_count_byte(
         unsafe { *out_count = count };
         Ok(())
     })
-}
-
-/// The one path of every atomic export: runs `operation` on the `T` at `offset` and writes the
-/// value it found to `out` unless `out` is NULL. `required` names `out` when it must not be NULL
-/// (checked before the operation runs).
-fn atomic<T: AtomicWord>(
-    function: FunctionName,
-    m: *const mapfile_t,
-    offset: u64,
-    operation: AtomicOp<T>,
-    out: *mut T,
-    required: Option<&'static str>,
-) -> mapfile_status {
-    on(function, m, |mapping| {
-        if let Some(name) = required {
-            non_null(out, name)?;
-        }
-        let found = mapping.atomic(offset, operation)?;
-        if !out.is_null() {
-            // SAFETY: non-null out pointer from the caller.
-            unsafe { *out = found };
-        }
-        Ok(())
-    })
-}
-
-/// Sequentially consistent atomic load of the 8-byte value at window `offset`, whose position in
-/// the file must be a multiple of 8. Works on every mode.
-///
-/// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG (m or out); MAPFILE_ERR_OUT_OF_BOUNDS;
-///         MAPFILE_ERR_MISALIGNED; MAPFILE_ERR_TRUNCATED. `*out` is written only on success.
-/// Thread safety: atomic with respect to every thread and every process mapping the file shared.
-#[no_mangle]
-pub extern "C" fn mapfile_atomic_u64_load(
-    m: *const mapfile_t,
-    offset: u64,
-    out: *mut u64,
-) -> mapfile_status {
-    atomic(
-        this_function!(),
-        m,
-        offset,
-        AtomicOp::Load,
-        out,
-        Some("out"),
-    )
-}
-
-/// Sequentially consistent atomic store of an 8-byte value (READ_WRITE or COPY_ON_WRITE).
-///
-/// @return as mapfile_atomic_u64_load, plus MAPFILE_ERR_READ_ONLY on a READ_ONLY mapping.
-#[no_mangle]
-pub extern "C" fn mapfile_atomic_u64_store(
-    m: *mut mapfile_t,
-    offset: u64,
-    value: u64,
-) -> mapfile_status {
-    atomic(
-        this_function!(),
-        m,
-        offset,
-        AtomicOp::Store(value),
-        std::ptr::null_mut(),
-        None,
-    )
-}
-
-/// Atomically adds `delta` (wrapping) to the 8-byte value; the previous value goes to `*out_old`
-/// unless out_old is NULL.
-///
-/// @return as mapfile_atomic_u64_store.
-#[no_mangle]
-pub extern "C" fn mapfile_atomic_u64_fetch_add(
-    m: *mut mapfile_t,
-    offset: u64,
-    delta: u64,
-    out_old: *mut u64,
-) -> mapfile_status {
-    atomic(
-        this_function!(),
-        m,
-        offset,
-        AtomicOp::FetchAdd(delta),
-        out_old,
-        None,
-    )
-}
-
-/// Atomic compare-and-swap: stores `desired` if the value equals `expected`. Returns MAPFILE_OK
-/// whether or not it swapped, with the value it found in `*out_actual` (swapped iff it equals
-/// `expected`).
-///
-/// @return as mapfile_atomic_u64_store; MAPFILE_ERR_NULL_ARG when out_actual is NULL.
-#[no_mangle]
-pub extern "C" fn mapfile_atomic_u64_compare_exchange(
-    m: *mut mapfile_t,
-    offset: u64,
-    expected: u64,
-    desired: u64,
-    out_actual: *mut u64,
-) -> mapfile_status {
-    atomic(
-        this_function!(),
-        m,
-        offset,
-        AtomicOp::CompareExchange { expected, desired },
-        out_actual,
-        Some("out_actual"),
-    )
-}
-
-/// As mapfile_atomic_u64_load, for a 4-byte value at a file position that is a multiple of 4.
-#[no_mangle]
-pub extern "C" fn mapfile_atomic_u32_load(
-    m: *const mapfile_t,
-    offset: u64,
-    out: *mut u32,
-) -> mapfile_status {
-    atomic(
-        this_function!(),
-        m,
-        offset,
-        AtomicOp::Load,
-        out,
-        Some("out"),
-    )
-}
-
-/// As mapfile_atomic_u64_store, for a 4-byte value.
-#[no_mangle]
-pub extern "C" fn mapfile_atomic_u32_store(
-    m: *mut mapfile_t,
-    offset: u64,
-    value: u32,
-) -> mapfile_status {
-    atomic(
-        this_function!(),
-        m,
-        offset,
-        AtomicOp::Store(value),
-        std::ptr::null_mut(),
-        None,
-    )
-}
-
-/// As mapfile_atomic_u64_fetch_add, for a 4-byte value.
-#[no_mangle]
-pub extern "C" fn mapfile_atomic_u32_fetch_add(
-    m: *mut mapfile_t,
-    offset: u64,
-    delta: u32,
-    out_old: *mut u32,
-) -> mapfile_status {
-    atomic(
-        this_function!(),
-        m,
-        offset,
-        AtomicOp::FetchAdd(delta),
-        out_old,
-        None,
-    )
-}
-
-/// As mapfile_atomic_u64_compare_exchange, for a 4-byte value.
-#[no_mangle]
-pub extern "C" fn mapfile_atomic_u32_compare_exchange(
-    m: *mut mapfile_t,
-    offset: u64,
-    expected: u32,
-    desired: u32,
-    out_actual: *mut u32,
-) -> mapfile_status {
-    atomic(
-        this_function!(),
-        m,
-        offset,
-        AtomicOp::CompareExchange { expected, desired },
-        out_actual,
-        Some("out_actual"),
-    )
 }

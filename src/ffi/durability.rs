@@ -9,8 +9,11 @@ use super::types::*;
 /// (msync MS_SYNC, plus fdatasync after a size change). A successful no-op on READ_ONLY and
 /// COPY_ON_WRITE mappings.
 ///
+///
+/// @param[in] m The handle.
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_IO (write-back failed); MAPFILE_ERR_NO_SPACE.
 /// Thread safety: may be called concurrently with every call but mapfile_close.
+/// @ingroup durability
 #[no_mangle]
 pub extern "C" fn mapfile_flush(m: *mut mapfile_t) -> mapfile_status {
     on(this_function!(), m, |mapping| Ok(mapping.flush()?))
@@ -20,7 +23,12 @@ pub extern "C" fn mapfile_flush(m: *mut mapfile_t) -> mapfile_status {
 /// The range is checked first, on every mode: out of range is MAPFILE_ERR_OUT_OF_BOUNDS even on a
 /// READ_ONLY mapping, where an in-range flush is a successful no-op.
 ///
+///
+/// @param[in] m The handle.
+/// @param[in] offset Window offset of the first byte of the range.
+/// @param[in] len Length of the range in bytes.
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_OUT_OF_BOUNDS; MAPFILE_ERR_IO.
+/// @ingroup durability
 #[no_mangle]
 pub extern "C" fn mapfile_flush_range(m: *mut mapfile_t, offset: u64, len: u64) -> mapfile_status {
     on(this_function!(), m, |mapping| {
@@ -30,7 +38,10 @@ pub extern "C" fn mapfile_flush_range(m: *mut mapfile_t, offset: u64, len: u64) 
 
 /// Starts write-back of the whole window and returns without waiting (msync MS_ASYNC).
 ///
+///
+/// @param[in] m The handle.
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_IO.
+/// @ingroup durability
 #[no_mangle]
 pub extern "C" fn mapfile_flush_async(m: *mut mapfile_t) -> mapfile_status {
     on(this_function!(), m, |mapping| Ok(mapping.flush_async()?))
@@ -38,8 +49,12 @@ pub extern "C" fn mapfile_flush_async(m: *mut mapfile_t) -> mapfile_status {
 
 /// Tells the kernel how the whole window will be accessed (madvise).
 ///
+///
+/// @param[in] m The handle.
+/// @param[in] advice A MAPFILE_ADVICE_* value.
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_INVALID_ARG (unknown advice);
 ///         MAPFILE_ERR_UNSUPPORTED (the kernel lacks that advice, e.g. no transparent huge pages).
+/// @ingroup durability
 #[no_mangle]
 pub extern "C" fn mapfile_advise(m: *mut mapfile_t, advice: u32) -> mapfile_status {
     on(this_function!(), m, |mapping| {
@@ -50,7 +65,13 @@ pub extern "C" fn mapfile_advise(m: *mut mapfile_t, advice: u32) -> mapfile_stat
 
 /// As mapfile_advise, for window bytes `[offset, offset + len)`.
 ///
+///
+/// @param[in] m The handle.
+/// @param[in] advice A MAPFILE_ADVICE_* value.
+/// @param[in] offset Window offset of the first byte of the range.
+/// @param[in] len Length of the range in bytes.
 /// @return as mapfile_advise, plus MAPFILE_ERR_OUT_OF_BOUNDS.
+/// @ingroup durability
 #[no_mangle]
 pub extern "C" fn mapfile_advise_range(
     m: *mut mapfile_t,
@@ -66,8 +87,13 @@ pub extern "C" fn mapfile_advise_range(
 
 /// Locks the pages of `[offset, offset + len)` in memory (mlock).
 ///
+///
+/// @param[in] m The handle.
+/// @param[in] offset Window offset of the first byte of the range.
+/// @param[in] len Length of the range in bytes.
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_OUT_OF_BOUNDS; MAPFILE_ERR_NO_MEMORY
 ///         (over RLIMIT_MEMLOCK); MAPFILE_ERR_PERMISSION.
+/// @ingroup durability
 #[no_mangle]
 pub extern "C" fn mapfile_lock(m: *mut mapfile_t, offset: u64, len: u64) -> mapfile_status {
     on(this_function!(), m, |mapping| {
@@ -77,7 +103,12 @@ pub extern "C" fn mapfile_lock(m: *mut mapfile_t, offset: u64, len: u64) -> mapf
 
 /// Unlocks pages locked by mapfile_lock (munlock).
 ///
+///
+/// @param[in] m The handle.
+/// @param[in] offset Window offset of the first byte of the range.
+/// @param[in] len Length of the range in bytes.
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_OUT_OF_BOUNDS.
+/// @ingroup durability
 #[no_mangle]
 pub extern "C" fn mapfile_unlock(m: *mut mapfile_t, offset: u64, len: u64) -> mapfile_status {
     on(this_function!(), m, |mapping| {
@@ -90,7 +121,12 @@ pub extern "C" fn mapfile_unlock(m: *mut mapfile_t, offset: u64, len: u64) -> ma
 /// MAPFILE_SIGBUS_OFF mode it cannot touch the pages and asks the kernel to read them in instead
 /// (MADV_WILLNEED).
 ///
+///
+/// @param[in] m The handle.
+/// @param[in] offset Window offset of the first byte of the range.
+/// @param[in] len Length of the range in bytes.
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_OUT_OF_BOUNDS; MAPFILE_ERR_TRUNCATED.
+/// @ingroup durability
 #[no_mangle]
 pub extern "C" fn mapfile_prefault(m: *const mapfile_t, offset: u64, len: u64) -> mapfile_status {
     on(this_function!(), m, |mapping| {

@@ -30,14 +30,15 @@ fn open_common(
 
 /// Opens an existing file and maps all of it.
 ///
-/// @param path  NUL-terminated file path (not retained).
-/// @param mode  MAPFILE_MODE_READ_ONLY, MAPFILE_MODE_READ_WRITE or MAPFILE_MODE_COPY_ON_WRITE.
-/// @param out   Receives the new handle on success (untouched on failure). The caller owns it and
+/// @param[in] path  NUL-terminated file path (not retained).
+/// @param[in] mode  MAPFILE_MODE_READ_ONLY, MAPFILE_MODE_READ_WRITE or MAPFILE_MODE_COPY_ON_WRITE.
+/// @param[out] out   Receives the new handle on success (untouched on failure). The caller owns it and
 ///              releases it with mapfile_close.
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG (path or out NULL); MAPFILE_ERR_INVALID_ARG (unknown
 ///         mode); MAPFILE_ERR_NOT_FOUND; MAPFILE_ERR_PERMISSION; MAPFILE_ERR_UNSUPPORTED (not a
 ///         regular file); MAPFILE_ERR_NO_MEMORY; MAPFILE_ERR_IO. An empty file opens with length 0.
 /// Thread safety: may be called from any thread.
+/// @ingroup lifecycle
 #[no_mangle]
 pub extern "C" fn mapfile_open(
     path: *const c_char,
@@ -52,15 +53,16 @@ pub extern "C" fn mapfile_open(
 /// Creates a new file of `size` bytes (zero-filled, disk blocks reserved) and maps it READ_WRITE.
 /// The file appears at `path` only once fully sized.
 ///
-/// @param path NUL-terminated path of the new file (not retained).
-/// @param size Its size in bytes (0 is fine).
-/// @param out  Receives the new handle on success (untouched on failure); release with mapfile_close.
+/// @param[in] path NUL-terminated path of the new file (not retained).
+/// @param[in] size Its size in bytes (0 is fine).
+/// @param[out] out  Receives the new handle on success (untouched on failure); release with mapfile_close.
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_EXISTS (the path exists: it is left
 ///         untouched); MAPFILE_ERR_NOT_FOUND (the directory does not exist); MAPFILE_ERR_PERMISSION;
 ///         MAPFILE_ERR_NO_SPACE (the disk cannot hold `size` bytes, errno ENOSPC; or `size` is over
 ///         the process's file size limit RLIMIT_FSIZE, errno EFBIG, checked first so that no
 ///         SIGXFSZ is raised; nothing is left behind); MAPFILE_ERR_NO_MEMORY; MAPFILE_ERR_IO.
 /// Thread safety: may be called from any thread.
+/// @ingroup lifecycle
 #[no_mangle]
 pub extern "C" fn mapfile_create(
     path: *const c_char,
@@ -81,8 +83,13 @@ pub extern "C" fn mapfile_create(
 /// followed and its target created, as open(O_CREAT) does; a symlink loop is MAPFILE_ERR_IO
 /// (errno ELOOP).
 ///
+///
+/// @param[in] path NUL-terminated file path (not retained).
+/// @param[in] size Size in bytes of a file this call creates (0 is fine).
+/// @param[out] out Receives the result; written only on success.
 /// @return as mapfile_create, except that an existing path is not an error.
 /// Thread safety: may be called from any thread (and any process) at once.
+/// @ingroup lifecycle
 #[no_mangle]
 pub extern "C" fn mapfile_open_or_create(
     path: *const c_char,
@@ -100,6 +107,9 @@ pub extern "C" fn mapfile_open_or_create(
 /// Fills `opts` with the defaults (READ_ONLY, no flags, whole file, open existing, manual flush)
 /// and the current MAPFILE_OPTIONS_VERSION. Does nothing when `opts` is NULL.
 /// Thread safety: may be called from any thread.
+///
+/// @param[out] opts The options.
+/// @ingroup lifecycle
 #[no_mangle]
 pub extern "C" fn mapfile_options_init(opts: *mut mapfile_options) {
     if opts.is_null() {
@@ -130,11 +140,12 @@ pub extern "C" fn mapfile_options_init(opts: *mut mapfile_options) {
 /// file's size (MAPFILE_ERR_OUT_OF_BOUNDS: offset past the end, or offset + len past the end or
 /// overflowing). `offset` may be any value, not only a page multiple.
 ///
-/// @param path NUL-terminated file path (not retained).
-/// @param opts Read only during the call (not retained).
-/// @param out  Receives the new handle on success (untouched on failure); release with mapfile_close.
+/// @param[in] path NUL-terminated file path (not retained).
+/// @param[in] opts Read only during the call (not retained).
+/// @param[out] out  Receives the new handle on success (untouched on failure); release with mapfile_close.
 /// @return MAPFILE_OK or any status listed for mapfile_open and mapfile_create.
 /// Thread safety: may be called from any thread.
+/// @ingroup lifecycle
 #[no_mangle]
 pub extern "C" fn mapfile_open_with(
     path: *const c_char,
@@ -152,9 +163,10 @@ pub extern "C" fn mapfile_open_with(
 /// is flushed first (msync MS_SYNC), so closing never loses data; if that flush fails its status is returned, but the handle is
 /// released all the same. Pointers from mapfile_slice* are invalid afterwards.
 ///
-/// @param m A handle, or NULL (then MAPFILE_OK and nothing happens). Never use it again.
+/// @param[in] m A handle, or NULL (then MAPFILE_OK and nothing happens). Never use it again.
 /// @return MAPFILE_OK, or the status of the final flush (MAPFILE_ERR_IO, MAPFILE_ERR_NO_SPACE, ...).
 /// Thread safety: no other call on the same handle may run during or after close.
+/// @ingroup lifecycle
 #[no_mangle]
 pub extern "C" fn mapfile_close(m: *mut mapfile_t) -> mapfile_status {
     boundary(this_function!(), || {
@@ -170,18 +182,4 @@ pub extern "C" fn mapfile_close(m: *mut mapfile_t) -> mapfile_status {
         drop(mapping);
         result.map_err(Failure::from)
     })
-}
-
-/// The library's version, "MAJOR.MINOR.PATCH", equal to MAPFILE_VERSION of the header it was built
-/// with. Static storage; never NULL. Thread safety: may be called from any thread.
-#[no_mangle]
-pub extern "C" fn mapfile_version() -> *const c_char {
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
-}
-
-/// The ABI version (the MAJOR of the soname, libmapfile.so.MAJOR). Programs that dlopen the library
-/// compare it with MAPFILE_ABI_VERSION from the header they were compiled with.
-#[no_mangle]
-pub extern "C" fn mapfile_abi_version() -> u32 {
-    crate::ffi::types::MAPFILE_ABI_VERSION
 }

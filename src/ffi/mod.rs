@@ -7,13 +7,16 @@
 // contract (NULL is checked, everything else cannot be), so they are safe `extern "C"` fns.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
-pub mod access;
-pub mod boundary;
-pub mod convert;
-pub mod durability;
-pub mod handle;
-pub mod lifecycle;
-pub mod sigbus;
-pub mod size;
+// Declared in the header's (the manual's) order: cbindgen emits items in this order.
 pub mod status;
 pub mod types;
+pub mod lifecycle;
+pub mod access;
+pub mod durability;
+pub mod size;
+pub mod atomics;
+pub mod sigbus;
+
+pub mod boundary;
+pub mod convert;
+pub mod handle;

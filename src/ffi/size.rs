@@ -15,12 +15,16 @@ use super::types::mapfile_t;
 /// pointers stay mapped until mapfile_close (they see the file as it was mapped; bytes past a
 /// shrink are gone).
 ///
+///
+/// @param[in] m The handle.
+/// @param[in] new_len The window's new length in bytes.
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_OUT_OF_BOUNDS (offset + new_len overflows
 ///         the largest file size); MAPFILE_ERR_READ_ONLY (READ_ONLY or COPY_ON_WRITE mapping);
 ///         MAPFILE_ERR_NO_SPACE (ENOSPC, or EFBIG past RLIMIT_FSIZE: checked first, never SIGXFSZ);
 ///         MAPFILE_ERR_NO_MEMORY; MAPFILE_ERR_IO. On failure the window and the file are unchanged.
 /// Thread safety: may be called concurrently with every call but mapfile_close; other threads see
 /// either the old or the new length.
+/// @ingroup size
 #[no_mangle]
 pub extern "C" fn mapfile_resize(m: *mut mapfile_t, new_len: u64) -> mapfile_status {
     on(this_function!(), m, |mapping| Ok(mapping.resize(new_len)?))
@@ -30,7 +34,10 @@ pub extern "C" fn mapfile_resize(m: *mut mapfile_t, new_len: u64) -> mapfile_sta
 /// under it (including inside the last page, which never faults) or once a guarded operation hit
 /// lost bytes, until mapfile_refresh adopts the new length. One fstat per call.
 ///
+///
+/// @param[in] m The handle.
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_TRUNCATED; MAPFILE_ERR_IO.
+/// @ingroup size
 #[no_mangle]
 pub extern "C" fn mapfile_check(m: *const mapfile_t) -> mapfile_status {
     on(this_function!(), m, |mapping| Ok(mapping.check()?))
@@ -40,7 +47,10 @@ pub extern "C" fn mapfile_check(m: *const mapfile_t) -> mapfile_status {
 /// fixed-length window never beyond its `len`); after a truncation, it shrinks and the TRUNCATED
 /// state clears. May move the window as mapfile_resize may.
 ///
+///
+/// @param[in] m The handle.
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_NO_MEMORY; MAPFILE_ERR_IO.
+/// @ingroup size
 #[no_mangle]
 pub extern "C" fn mapfile_refresh(m: *mut mapfile_t) -> mapfile_status {
     on(this_function!(), m, |mapping| Ok(mapping.refresh()?))

@@ -7,37 +7,53 @@ use super::boundary::FunctionName;
 use crate::core::{Error, ErrorKind};
 
 /// Result of every fallible call: 0 (MAPFILE_OK) on success, a negative MAPFILE_ERR_* otherwise.
+/// @ingroup errors
 pub type mapfile_status = i32;
 
 /// Success.
+/// @ingroup errors
 pub const MAPFILE_OK: mapfile_status = 0;
 /// A required pointer argument was NULL.
+/// @ingroup errors
 pub const MAPFILE_ERR_NULL_ARG: mapfile_status = -1;
 /// Unknown mode/advice/flag value, bad options version, or a meaningless combination.
+/// @ingroup errors
 pub const MAPFILE_ERR_INVALID_ARG: mapfile_status = -2;
 /// offset/len outside the mapping, or offset + len overflows.
+/// @ingroup errors
 pub const MAPFILE_ERR_OUT_OF_BOUNDS: mapfile_status = -3;
 /// The path does not exist.
+/// @ingroup errors
 pub const MAPFILE_ERR_NOT_FOUND: mapfile_status = -4;
 /// Permission denied (EACCES / EPERM / EROFS).
+/// @ingroup errors
 pub const MAPFILE_ERR_PERMISSION: mapfile_status = -5;
 /// `mapfile_create` on a path that already exists.
+/// @ingroup errors
 pub const MAPFILE_ERR_EXISTS: mapfile_status = -6;
 /// A write, mutable slice, resize or atomic store on a mapping that cannot do it.
+/// @ingroup errors
 pub const MAPFILE_ERR_READ_ONLY: mapfile_status = -7;
 /// The file shrank under the mapping; the bytes asked for are gone.
+/// @ingroup errors
 pub const MAPFILE_ERR_TRUNCATED: mapfile_status = -8;
 /// Atomic access at an offset not aligned to its width.
+/// @ingroup errors
 pub const MAPFILE_ERR_MISALIGNED: mapfile_status = -9;
 /// Out of memory or address space, or over the mlock limit.
+/// @ingroup errors
 pub const MAPFILE_ERR_NO_MEMORY: mapfile_status = -10;
 /// No space left (ENOSPC / EDQUOT / EFBIG) while creating or growing a file.
+/// @ingroup errors
 pub const MAPFILE_ERR_NO_SPACE: mapfile_status = -11;
 /// The object cannot be mapped (directory, pipe, device) or the feature is absent here.
+/// @ingroup errors
 pub const MAPFILE_ERR_UNSUPPORTED: mapfile_status = -12;
 /// Any other operating-system failure (errno tells which).
+/// @ingroup errors
 pub const MAPFILE_ERR_IO: mapfile_status = -13;
 /// A bug inside the library was caught at the API boundary (never a crash).
+/// @ingroup errors
 pub const MAPFILE_ERR_INTERNAL: mapfile_status = -14;
 
 /// A failure at the C boundary: the core's errors plus the one only C has.
@@ -157,6 +173,10 @@ pub fn describe(code: mapfile_status) -> &'static str {
 
 /// Static, human-readable text for a status code; unknown codes get a text too. Never NULL, never
 /// to be freed. Thread safety: may be called from any thread.
+///
+/// @param[in] code A status code (any value; unknown ones get a generic text).
+/// @return The text, e.g. "the file shrank under the mapping" for MAPFILE_ERR_TRUNCATED.
+/// @ingroup errors
 #[no_mangle]
 pub extern "C" fn mapfile_strerror(code: mapfile_status) -> *const c_char {
     describe(code).as_ptr().cast()
@@ -169,7 +189,29 @@ pub extern "C" fn mapfile_strerror(code: mapfile_status) -> *const c_char {
 /// cut), so it is safe to fetch it in the same expression as the failing call. Copy the text to
 /// keep it past the thread's next failure. Thread safety: per thread; other threads' failures
 /// never show here.
+///
+/// @return This thread's message buffer (owned by the library, never NULL).
+/// @ingroup errors
 #[no_mangle]
 pub extern "C" fn mapfile_last_error_message() -> *const c_char {
     last_error_message()
+}
+
+/// The library's version, "MAJOR.MINOR.PATCH", equal to MAPFILE_VERSION of the header it was built
+/// with. Static storage; never NULL. Thread safety: may be called from any thread.
+///
+/// @return The version string (static, never NULL).
+/// @ingroup errors
+#[no_mangle]
+pub extern "C" fn mapfile_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+/// The ABI version (the MAJOR of the soname, libmapfile.so.MAJOR). Programs that dlopen the library
+/// compare it with MAPFILE_ABI_VERSION from the header they were compiled with.
+/// @return MAPFILE_ABI_VERSION of the header the library was built with.
+/// @ingroup errors
+#[no_mangle]
+pub extern "C" fn mapfile_abi_version() -> u32 {
+    super::types::MAPFILE_ABI_VERSION
 }

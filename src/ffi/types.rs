@@ -2,69 +2,94 @@
 
 /// Opaque handle to one mapped file (or window of a file). Obtained from `mapfile_open*` /
 /// `mapfile_create`, released with `mapfile_close`; only ever used through a pointer.
+/// @ingroup lifecycle
 pub struct mapfile_t {
     _opaque: [u8; 0],
 }
 
 /// "Not found" position written by `mapfile_find`.
+/// @ingroup access
 pub const MAPFILE_NPOS: u64 = u64::MAX;
 
 /// Read-only, shared mapping (the file must be readable).
+/// @ingroup lifecycle
 pub const MAPFILE_MODE_READ_ONLY: u32 = 0;
 /// Read-write, shared mapping: writes reach the file (the file must be readable and writable).
+/// @ingroup lifecycle
 pub const MAPFILE_MODE_READ_WRITE: u32 = 1;
 /// Private mapping: writes stay in this process and never reach the file (readable file suffices).
+/// @ingroup lifecycle
 pub const MAPFILE_MODE_COPY_ON_WRITE: u32 = 2;
 
 /// No special access pattern (madvise MADV_NORMAL).
+/// @ingroup durability
 pub const MAPFILE_ADVICE_NORMAL: u32 = 0;
 /// Random access: read-ahead off (MADV_RANDOM).
+/// @ingroup durability
 pub const MAPFILE_ADVICE_RANDOM: u32 = 1;
 /// Sequential access: aggressive read-ahead (MADV_SEQUENTIAL).
+/// @ingroup durability
 pub const MAPFILE_ADVICE_SEQUENTIAL: u32 = 2;
 /// The range will be needed soon: start reading it in (MADV_WILLNEED).
+/// @ingroup durability
 pub const MAPFILE_ADVICE_WILL_NEED: u32 = 3;
 /// The range is not needed now: drop its pages from this process (MADV_DONTNEED). Data of a
 /// READ_WRITE mapping stays in the file; a COPY_ON_WRITE mapping loses its private changes.
+/// @ingroup durability
 pub const MAPFILE_ADVICE_DONT_NEED: u32 = 4;
 /// Back the range with transparent huge pages where the kernel supports it (MADV_HUGEPAGE).
+/// @ingroup durability
 pub const MAPFILE_ADVICE_HUGE_PAGE: u32 = 5;
 /// Do not use transparent huge pages for the range (MADV_NOHUGEPAGE).
+/// @ingroup durability
 pub const MAPFILE_ADVICE_NO_HUGE_PAGE: u32 = 6;
 
 /// `mapfile_options.flags`: prefault the whole window at open (MAP_POPULATE).
+/// @ingroup lifecycle
 pub const MAPFILE_FLAG_POPULATE: u32 = 1;
 /// `mapfile_options.flags`: raw-pointer reads of pages lost to truncation see zeros instead of
 /// raising SIGBUS (the process lives on; `mapfile_check` reports TRUNCATED).
+/// @ingroup lifecycle
 pub const MAPFILE_FLAG_GUARD_RAW: u32 = 2;
 /// Every flag this version knows; other bits are MAPFILE_ERR_INVALID_ARG.
+/// @ingroup lifecycle
 pub const MAPFILE_FLAG_ALL: u32 = MAPFILE_FLAG_POPULATE | MAPFILE_FLAG_GUARD_RAW;
 
 /// `mapfile_options.create`: the file must exist (default).
+/// @ingroup lifecycle
 pub const MAPFILE_CREATE_NEVER: u32 = 0;
 /// `mapfile_options.create`: the file must not exist; it is created with `create_size` bytes.
+/// @ingroup lifecycle
 pub const MAPFILE_CREATE_NEW: u32 = 1;
 /// `mapfile_options.create`: open the file if it exists (size and contents untouched), else
 /// create it with `create_size` bytes. Race-free.
+/// @ingroup lifecycle
 pub const MAPFILE_CREATE_IF_MISSING: u32 = 2;
 
 /// `mapfile_options.flush_policy`: only explicit `mapfile_flush*` calls flush (default).
+/// @ingroup lifecycle
 pub const MAPFILE_FLUSH_MANUAL: u32 = 0;
 /// Every `mapfile_write` flushes its range synchronously before returning.
+/// @ingroup lifecycle
 pub const MAPFILE_FLUSH_ALWAYS: u32 = 1;
 /// The window is flushed once `flush_every` bytes were written by `mapfile_write` since the last flush.
+/// @ingroup lifecycle
 pub const MAPFILE_FLUSH_EVERY_BYTES: u32 = 2;
 /// The window is flushed once `flush_every` `mapfile_write` calls happened since the last flush.
+/// @ingroup lifecycle
 pub const MAPFILE_FLUSH_EVERY_WRITES: u32 = 3;
 /// A background thread flushes the window every `flush_every` milliseconds while it is dirty.
+/// @ingroup lifecycle
 pub const MAPFILE_FLUSH_EVERY_MILLIS: u32 = 4;
 
 /// The `version` that `mapfile_options_init` writes. Older values stay accepted forever.
+/// @ingroup lifecycle
 pub const MAPFILE_OPTIONS_VERSION: u32 = 1;
 
 /// Options for `mapfile_open_with`. Always initialise with `mapfile_options_init`, then set the
 /// fields you need: the `version` field lets later library versions add fields without breaking
 /// programs compiled against this header.
+/// @ingroup lifecycle
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct mapfile_options {
@@ -95,4 +120,5 @@ pub struct mapfile_options {
 
 /// ABI version: the MAJOR of the soname `libmapfile.so.MAJOR`. Changes only when a binary built
 /// against an older header could break.
+/// @ingroup errors
 pub const MAPFILE_ABI_VERSION: u32 = 0;

@@ -1,0 +1,236 @@
+//! Atomics on the mapped bytes: load, store, fetch-add, compare-exchange, at 8 and 4 bytes.
+
+use super::boundary::{non_null, on, this_function, FunctionName};
+use super::status::mapfile_status;
+use super::types::mapfile_t;
+use crate::core::{AtomicOp, AtomicWord};
+
+/// The one path of every atomic export: runs `operation` on the `T` at `offset` and writes the
+/// value it found to `out` unless `out` is NULL. `required` names `out` when it must not be NULL
+/// (checked before the operation runs).
+fn atomic<T: AtomicWord>(
+    function: FunctionName,
+    m: *const mapfile_t,
+    offset: u64,
+    operation: AtomicOp<T>,
+    out: *mut T,
+    required: Option<&'static str>,
+) -> mapfile_status {
+    on(function, m, |mapping| {
+        if let Some(name) = required {
+            non_null(out, name)?;
+        }
+        let found = mapping.atomic(offset, operation)?;
+        if !out.is_null() {
+            // SAFETY: non-null out pointer from the caller.
+            unsafe { *out = found };
+        }
+        Ok(())
+    })
+}
+
+/// Sequentially consistent atomic load of the 8-byte value at window `offset`, whose position in
+/// the file must be a multiple of 8. Works on every mode.
+///
+///
+/// @param[in] m The handle.
+/// @param[in] offset Window offset of the value; its file position must be a multiple of its width.
+/// @param[out] out Receives the result; written only on success.
+/// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG (m or out); MAPFILE_ERR_OUT_OF_BOUNDS;
+///         MAPFILE_ERR_MISALIGNED; MAPFILE_ERR_TRUNCATED. `*out` is written only on success.
+/// Thread safety: atomic with respect to every thread and every process mapping the file shared.
+/// @ingroup atomics
+#[no_mangle]
+pub extern "C" fn mapfile_atomic_u64_load(
+    m: *const mapfile_t,
+    offset: u64,
+    out: *mut u64,
+) -> mapfile_status {
+    atomic(
+        this_function!(),
+        m,
+        offset,
+        AtomicOp::Load,
+        out,
+        Some("out"),
+    )
+}
+
+/// Sequentially consistent atomic store of an 8-byte value (READ_WRITE or COPY_ON_WRITE).
+///
+///
+/// @param[in] m The handle.
+/// @param[in] offset Window offset of the value; its file position must be a multiple of its width.
+/// @param[in] value The value to store.
+/// @return as mapfile_atomic_u64_load, plus MAPFILE_ERR_READ_ONLY on a READ_ONLY mapping.
+/// @ingroup atomics
+#[no_mangle]
+pub extern "C" fn mapfile_atomic_u64_store(
+    m: *mut mapfile_t,
+    offset: u64,
+    value: u64,
+) -> mapfile_status {
+    atomic(
+        this_function!(),
+        m,
+        offset,
+        AtomicOp::Store(value),
+        std::ptr::null_mut(),
+        None,
+    )
+}
+
+/// Atomically adds `delta` (wrapping) to the 8-byte value; the previous value goes to `*out_old`
+/// unless out_old is NULL.
+///
+///
+/// @param[in] m The handle.
+/// @param[in] offset Window offset of the value; its file position must be a multiple of its width.
+/// @param[in] delta The value to add (wrapping).
+/// @param[out] out_old Receives the previous value, unless NULL; written only on success.
+/// @return as mapfile_atomic_u64_store.
+/// @ingroup atomics
+#[no_mangle]
+pub extern "C" fn mapfile_atomic_u64_fetch_add(
+    m: *mut mapfile_t,
+    offset: u64,
+    delta: u64,
+    out_old: *mut u64,
+) -> mapfile_status {
+    atomic(
+        this_function!(),
+        m,
+        offset,
+        AtomicOp::FetchAdd(delta),
+        out_old,
+        None,
+    )
+}
+
+/// Atomic compare-and-swap: stores `desired` if the value equals `expected`. Returns MAPFILE_OK
+/// whether or not it swapped, with the value it found in `*out_actual` (swapped iff it equals
+/// `expected`).
+///
+///
+/// @param[in] m The handle.
+/// @param[in] offset Window offset of the value; its file position must be a multiple of its width.
+/// @param[in] expected The value the word must hold for the swap to happen.
+/// @param[in] desired The value stored if it does.
+/// @param[out] out_actual Receives the value found (the swap happened iff it equals expected); written only on success.
+/// @return as mapfile_atomic_u64_store; MAPFILE_ERR_NULL_ARG when out_actual is NULL.
+/// @ingroup atomics
+#[no_mangle]
+pub extern "C" fn mapfile_atomic_u64_compare_exchange(
+    m: *mut mapfile_t,
+    offset: u64,
+    expected: u64,
+    desired: u64,
+    out_actual: *mut u64,
+) -> mapfile_status {
+    atomic(
+        this_function!(),
+        m,
+        offset,
+        AtomicOp::CompareExchange { expected, desired },
+        out_actual,
+        Some("out_actual"),
+    )
+}
+
+/// As mapfile_atomic_u64_load, for a 4-byte value at a file position that is a multiple of 4.
+///
+/// @param[in] m The handle.
+/// @param[in] offset Window offset of the value; its file position must be a multiple of its width.
+/// @param[out] out Receives the result; written only on success.
+/// @return as mapfile_atomic_u64_load.
+/// @ingroup atomics
+#[no_mangle]
+pub extern "C" fn mapfile_atomic_u32_load(
+    m: *const mapfile_t,
+    offset: u64,
+    out: *mut u32,
+) -> mapfile_status {
+    atomic(
+        this_function!(),
+        m,
+        offset,
+        AtomicOp::Load,
+        out,
+        Some("out"),
+    )
+}
+
+/// As mapfile_atomic_u64_store, for a 4-byte value.
+///
+/// @param[in] m The handle.
+/// @param[in] offset Window offset of the value; its file position must be a multiple of its width.
+/// @param[in] value The value to store.
+/// @return as mapfile_atomic_u64_store.
+/// @ingroup atomics
+#[no_mangle]
+pub extern "C" fn mapfile_atomic_u32_store(
+    m: *mut mapfile_t,
+    offset: u64,
+    value: u32,
+) -> mapfile_status {
+    atomic(
+        this_function!(),
+        m,
+        offset,
+        AtomicOp::Store(value),
+        std::ptr::null_mut(),
+        None,
+    )
+}
+
+/// As mapfile_atomic_u64_fetch_add, for a 4-byte value.
+///
+/// @param[in] m The handle.
+/// @param[in] offset Window offset of the value; its file position must be a multiple of its width.
+/// @param[in] delta The value to add (wrapping).
+/// @param[out] out_old Receives the previous value, unless NULL; written only on success.
+/// @return as mapfile_atomic_u64_fetch_add.
+/// @ingroup atomics
+#[no_mangle]
+pub extern "C" fn mapfile_atomic_u32_fetch_add(
+    m: *mut mapfile_t,
+    offset: u64,
+    delta: u32,
+    out_old: *mut u32,
+) -> mapfile_status {
+    atomic(
+        this_function!(),
+        m,
+        offset,
+        AtomicOp::FetchAdd(delta),
+        out_old,
+        None,
+    )
+}
+
+/// As mapfile_atomic_u64_compare_exchange, for a 4-byte value.
+///
+/// @param[in] m The handle.
+/// @param[in] offset Window offset of the value; its file position must be a multiple of its width.
+/// @param[in] expected The value the word must hold for the swap to happen.
+/// @param[in] desired The value stored if it does.
+/// @param[out] out_actual Receives the value found (the swap happened iff it equals expected); written only on success.
+/// @return as mapfile_atomic_u64_compare_exchange.
+/// @ingroup atomics
+#[no_mangle]
+pub extern "C" fn mapfile_atomic_u32_compare_exchange(
+    m: *mut mapfile_t,
+    offset: u64,
+    expected: u32,
+    desired: u32,
+    out_actual: *mut u32,
+) -> mapfile_status {
+    atomic(
+        this_function!(),
+        m,
+        offset,
+        AtomicOp::CompareExchange { expected, desired },
+        out_actual,
+        Some("out_actual"),
+    )
+}
