@@ -114,6 +114,18 @@ impl Model {
         }
     }
 
+    /// What a guarded read-only access of `len` bytes at `offset` answers: OUT_OF_BOUNDS past
+    /// the window, OK for nothing, else as `guarded_access`.
+    fn read_access(&mut self, offset: u64, len: u64, window_len: u64) -> Result<(), i32> {
+        if offset + len > window_len {
+            Err(MAPFILE_ERR_OUT_OF_BOUNDS)
+        } else if len == 0 {
+            Ok(())
+        } else {
+            self.guarded_access(offset, offset + len)
+        }
+    }
+
     /// What a guarded access of window bytes [a, b) does: Err(TRUNCATED) when bytes are known
     /// lost or the access faults on a page past the end of the file (recording the loss).
     fn guarded_access(&mut self, a: u64, b: u64) -> Result<(), i32> {
@@ -284,13 +296,7 @@ fn step_once(
         Op::Read { offset, len } if open => {
             let mut buffer = vec![0u8; len as usize];
             let status = mapfile_read(*m, offset, buffer.as_mut_ptr().cast(), len as usize);
-            let want = if offset + len > window_len {
-                Err(MAPFILE_ERR_OUT_OF_BOUNDS)
-            } else if len == 0 {
-                Ok(())
-            } else {
-                model.guarded_access(offset, offset + len)
-            };
+            let want = model.read_access(offset, len, window_len);
             expect_status(status, want.err().unwrap_or(MAPFILE_OK), "read")?;
             if status == MAPFILE_OK {
                 compare(&buffer, &model.window_bytes(offset, offset + len), "read")?;
@@ -370,13 +376,7 @@ fn step_once(
         Op::Count { offset, len, byte } if open => {
             let mut count = 0u64;
             let status = mapfile_count_byte(*m, offset, len, byte, &mut count);
-            let want = if offset + len > window_len {
-                Err(MAPFILE_ERR_OUT_OF_BOUNDS)
-            } else if len == 0 {
-                Ok(())
-            } else {
-                model.guarded_access(offset, offset + len)
-            };
+            let want = model.read_access(offset, len, window_len);
             expect_status(status, want.err().unwrap_or(MAPFILE_OK), "count_byte")?;
             let bytes = model.window_bytes(offset, offset + len);
             if status == MAPFILE_OK && bytes.iter().all(Option::is_some) {
