@@ -58,8 +58,9 @@
  */
 
 /**
- * @defgroup size Size and truncation
- * Resizing the window (and the file), checking for truncation, following the file's length.
+ * @defgroup size Size, truncation and change
+ * Resizing the window (and the file), checking for truncation and replacement, what the guard saw
+ * lost, following the file's length, and a descriptor that wakes a poll loop when the file changes.
  * Threads: may run concurrently with every call but mapfile_close; other threads see the old or
  * the new length, and guarded calls never fault on the handle's own shrink.
  */
@@ -225,6 +226,32 @@
  * @ingroup lifecycle
  */
 #define MAPFILE_FLUSH_EVERY_MILLIS 4
+
+/**
+ * `mapfile_watch_ack`: the file grew (its size is larger than at the previous ack).
+ * @ingroup size
+ */
+#define MAPFILE_CHANGE_GREW 1
+
+/**
+ * `mapfile_watch_ack`: the file shrank (truncated, for example by copytruncate log rotation).
+ * @ingroup size
+ */
+#define MAPFILE_CHANGE_SHRANK 2
+
+/**
+ * `mapfile_watch_ack`: the file was written with write(2) or truncated (stores through another
+ * process's mapping raise no notification).
+ * @ingroup size
+ */
+#define MAPFILE_CHANGE_MODIFIED 4
+
+/**
+ * `mapfile_watch_ack`: the path now names another file or none (renamed over, rotated away,
+ * deleted), or the file was deleted. Reported once.
+ * @ingroup size
+ */
+#define MAPFILE_CHANGE_REPLACED 8
 
 /**
  * The `version` that `mapfile_options_init` writes. Older values stay accepted forever.
@@ -414,6 +441,13 @@ typedef struct mapfile_options {
  */
 #define MAPFILE_ERR_INTERNAL (-14)
 
+/**
+ * `mapfile_check` on a handle opened by path: the path now names another file or none (renamed
+ * over, deleted); the mapping still shows the old file. (TRUNCATED wins when both hold.)
+ * @ingroup errors
+ */
+#define MAPFILE_ERR_REPLACED (-15)
+
 #ifdef __cplusplus
 extern "C" {
 #endif /* __cplusplus */
@@ -543,6 +577,40 @@ mapfile_status mapfile_open_with(const char *path,
                                  struct mapfile_t **out);
 
 /**
+ * Maps an already-open descriptor: the window `opts->offset`, `opts->len` with the mode, flags
+ * and flush policy of `opts` (its create fields are ignored). The handle works on its own
+ * duplicate (close-on-exec), so the caller keeps its `fd`, may use it for other things, and may
+ * close it at any time. No path is involved: no second open, no check-then-use race, and
+ * mapfile_check never reports MAPFILE_ERR_REPLACED for such a handle.
+ *
+ * @param[in] fd   An open descriptor of a regular file; its access mode must allow `opts->mode`
+ *                 (O_RDONLY or O_RDWR for READ_ONLY and COPY_ON_WRITE, O_RDWR for READ_WRITE).
+ * @param[in] opts Read only during the call (not retained); see mapfile_options_init.
+ * @param[out] out Receives the new handle on success (untouched on failure); release with
+ *                 mapfile_close.
+ * @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG (opts or out NULL); MAPFILE_ERR_INVALID_ARG (fd < 0 or
+ *         not open, or bad options); MAPFILE_ERR_PERMISSION (the fd's access mode does not allow
+ *         the mode, errno EACCES); MAPFILE_ERR_UNSUPPORTED (not a regular file);
+ *         MAPFILE_ERR_OUT_OF_BOUNDS; MAPFILE_ERR_NO_MEMORY; MAPFILE_ERR_IO.
+ * Thread safety: may be called from any thread.
+ * @ingroup lifecycle
+ */
+mapfile_status mapfile_open_fd(int32_t fd,
+                               const struct mapfile_options *opts,
+                               struct mapfile_t **out);
+
+/**
+ * The handle's own descriptor (a duplicate made at open; for mapfile_open_fd not the caller's),
+ * for fstat, fcntl locks, sendfile or SCM_RIGHTS. Do not close it; it is closed by mapfile_close.
+ *
+ * @param[in] m The handle, or NULL.
+ * @return The descriptor; -1 for NULL.
+ * Thread safety: may be called concurrently with every call but mapfile_close.
+ * @ingroup lifecycle
+ */
+int32_t mapfile_fd(const struct mapfile_t *m);
+
+/**
  * Unmaps and closes. A READ_WRITE mapping that was written (or that handed out a writable pointer)
  * is flushed first (msync MS_SYNC), so closing never loses data; if that flush fails its status is returned, but the handle is
  * released all the same. Pointers from mapfile_slice* are invalid afterwards.
@@ -585,6 +653,58 @@ mapfile_status mapfile_slice(const struct mapfile_t *m,
                              uint64_t offset,
                              uint64_t len,
                              const uint8_t **out);
+
+/**
+ * The whole window in one call, typed for char-based C code (no cast needed for `const char *`
+ * parsers): `*out_data` points at window byte 0, `*out_len` is mapfile_len. Same validity as
+ * mapfile_slice (until mapfile_close). An empty window gives a valid, non-NULL pointer and 0.
+ *
+ * @param[in] m The handle.
+ * @param[out] out_data Receives the pointer; written only on success.
+ * @param[out] out_len Receives the window length; written only on success.
+ * @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_OUT_OF_BOUNDS (the window is larger than
+ *         SIZE_MAX: only on 32-bit systems).
+ * Thread safety: may be called concurrently with every call but mapfile_close.
+ * @ingroup access
+ */
+mapfile_status mapfile_chars(const struct mapfile_t *m, const char **out_data, size_t *out_len);
+
+/**
+ * Zero-copy iteration without allocation (chunks, or pages with mapfile_page_size): set
+ * `*cursor` to 0, then each call yields window bytes `[*cursor, min(*cursor + chunk_len, len))`
+ * and advances `*cursor` past them. At the end it returns MAPFILE_OK with `*out_len` 0 (and
+ * `*cursor` == mapfile_len). The pointers are valid as mapfile_slice's.
+ *
+ * @code
+ * uint64_t cursor = 0, n;
+ * const uint8_t *p;
+ * while (mapfile_next_chunk(m, 1 << 20, &cursor, &p, &n) == MAPFILE_OK && n > 0) use(p, n);
+ * @endcode
+ *
+ * @param[in] m The handle.
+ * @param[in] chunk_len The largest chunk in bytes (not 0).
+ * @param[in,out] cursor Window offset of the next chunk; advanced by the chunk's length.
+ * @param[out] out_ptr Receives a pointer to the chunk; written only on success.
+ * @param[out] out_len Receives the chunk's length (0 at the end); written only on success.
+ * @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_INVALID_ARG (chunk_len 0);
+ *         MAPFILE_ERR_OUT_OF_BOUNDS (*cursor > mapfile_len, e.g. after a shrink).
+ * Thread safety: may be called concurrently with every call but mapfile_close.
+ * @ingroup access
+ */
+mapfile_status mapfile_next_chunk(const struct mapfile_t *m,
+                                  uint64_t chunk_len,
+                                  uint64_t *cursor,
+                                  const uint8_t **out_ptr,
+                                  uint64_t *out_len);
+
+/**
+ * The system page size in bytes (the natural chunk_len for page-wise iteration).
+ *
+ * @return The page size (for example 4096).
+ * Thread safety: may be called from any thread.
+ * @ingroup access
+ */
+size_t mapfile_page_size(void);
 
 /**
  * Like mapfile_slice, for writing: READ_WRITE writes reach the file (make them durable with
@@ -660,6 +780,29 @@ mapfile_status mapfile_find(const struct mapfile_t *m,
                             const void *needle,
                             size_t needle_len,
                             uint64_t *out_pos);
+
+/**
+ * Guarded reverse search: the last occurrence of `needle` lying wholly in `[0, end)` (the
+ * search that finds the start of the line before a position). Writes its window offset to
+ * `*out_pos`, or MAPFILE_NPOS when absent (still MAPFILE_OK). An empty needle is found at `end`.
+ * If any byte of `[0, end)` was lost to truncation the answer cannot be known:
+ * MAPFILE_ERR_TRUNCATED.
+ *
+ * @param[in] m The handle.
+ * @param[in] end Window offset where the search ends (exclusive; 0 to mapfile_len).
+ * @param[in] needle The bytes to look for (must not be NULL, even when needle_len is 0).
+ * @param[in] needle_len Length of the needle in bytes.
+ * @param[out] out_pos Receives the window offset of the last match, or MAPFILE_NPOS; written only on success.
+ * @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG (m, needle or out_pos NULL); MAPFILE_ERR_OUT_OF_BOUNDS
+ *         (end > mapfile_len); MAPFILE_ERR_TRUNCATED; MAPFILE_ERR_IO.
+ * Thread safety: may be called concurrently with every call but mapfile_close.
+ * @ingroup access
+ */
+mapfile_status mapfile_rfind(const struct mapfile_t *m,
+                             uint64_t end,
+                             const void *needle,
+                             size_t needle_len,
+                             uint64_t *out_pos);
 
 /**
  * Guarded count of the bytes equal to `byte` in `[offset, offset + len)` (SIMD, memchr).
@@ -812,13 +955,16 @@ mapfile_status mapfile_prefault(const struct mapfile_t *m, uint64_t offset, uint
 mapfile_status mapfile_resize(struct mapfile_t *m, uint64_t new_len);
 
 /**
- * MAPFILE_OK while the file still holds the whole window; MAPFILE_ERR_TRUNCATED once it shrank
- * under it (including inside the last page, which never faults) or once a guarded operation hit
- * lost bytes, until mapfile_refresh adopts the new length. One fstat per call.
- *
+ * MAPFILE_OK while the file still holds the whole window and its path still names it;
+ * MAPFILE_ERR_TRUNCATED once it shrank under the window (including inside the last page, which
+ * never faults) or once a guarded operation hit lost bytes, until mapfile_refresh adopts the new
+ * length; else MAPFILE_ERR_REPLACED once the path the handle was opened by names another file or
+ * none (renamed over, deleted): the mapping still shows the old file, reopen the path for the new
+ * one. One fstat per call, and one stat of the path for a handle opened by path.
  *
  * @param[in] m The handle.
- * @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_TRUNCATED; MAPFILE_ERR_IO.
+ * @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_TRUNCATED; MAPFILE_ERR_REPLACED;
+ *         MAPFILE_ERR_IO.
  * @ingroup size
  */
 mapfile_status mapfile_check(const struct mapfile_t *m);
@@ -834,6 +980,53 @@ mapfile_status mapfile_check(const struct mapfile_t *m);
  * @ingroup size
  */
 mapfile_status mapfile_refresh(struct mapfile_t *m);
+
+/**
+ * Window offset of the first byte lost to truncation (or to an I/O error) that the library has
+ * seen, so that a program printing while it scans can stop before it: compare before using
+ * bytes at or past it. No system call: it tells what faults recorded (a guarded call, or a raw
+ * read with MAPFILE_FLAG_GUARD_RAW, that reached lost bytes), not what the file's size is now
+ * (mapfile_check asks the file). mapfile_refresh clears it.
+ *
+ * @param[in] m The handle, or NULL.
+ * @return The window offset, or MAPFILE_NPOS when nothing in the window is known lost (or m is NULL).
+ * Thread safety: may be called concurrently with every call but mapfile_close.
+ * @ingroup size
+ */
+uint64_t mapfile_lost_from(const struct mapfile_t *m);
+
+/**
+ * A descriptor for the program's poll/epoll/select loop that becomes readable when the file
+ * changes: it grows, shrinks, is written with write(2) by any process (this one included, and
+ * this handle's own mapfile_resize), is renamed over, rotated away or deleted (inotify on the
+ * file and on its directory). Made at the first call (later calls return the same one); owned by
+ * the handle and closed by mapfile_close: do not close or read it yourself, call mapfile_watch_ack.
+ * Stores through another process's mapping raise no notification.
+ *
+ * @param[in] m The handle.
+ * @param[out] out_fd Receives the descriptor; written only on success.
+ * @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_NO_MEMORY or MAPFILE_ERR_IO (no inotify
+ *         instance or watch left: fs.inotify.max_user_instances / max_user_watches; errno says).
+ * Thread safety: may be called concurrently with every call but mapfile_close.
+ * @ingroup size
+ */
+mapfile_status mapfile_watch_fd(struct mapfile_t *m, int32_t *out_fd);
+
+/**
+ * Drains the watch descriptor without blocking and says what changed since the previous ack:
+ * sizes are compared with fstat now, replacement with the path now. The window does not follow
+ * by itself: call mapfile_refresh after GREW or SHRANK; after REPLACED, close and reopen the path.
+ *
+ * @param[in] m The handle.
+ * @param[out] out_changes Receives a bitwise OR of MAPFILE_CHANGE_GREW, MAPFILE_CHANGE_SHRANK,
+ *                 MAPFILE_CHANGE_MODIFIED and MAPFILE_CHANGE_REPLACED; 0 if nothing happened
+ *                 since the last ack. Written only on success.
+ * @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_INVALID_ARG (no mapfile_watch_fd call
+ *         yet); MAPFILE_ERR_IO.
+ * Thread safety: may be called concurrently with every call but mapfile_close.
+ * @ingroup size
+ */
+mapfile_status mapfile_watch_ack(struct mapfile_t *m, uint32_t *out_changes);
 
 /**
  * Sequentially consistent atomic load of the 8-byte value at window `offset`, whose position in

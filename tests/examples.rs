@@ -289,3 +289,90 @@ fn readme_usage_example_compiles_and_runs() {
         "ERROR at 12\n4 lines\n"
     );
 }
+
+/// `tail -f` on libmapfile: appends, a copytruncate rotation and a rotation by rename, each
+/// followed through the watch descriptor; every line comes out once, in order.
+#[test]
+fn example_follow_log() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    use std::sync::mpsc;
+
+    let dir = scratch_dir("ex-follow");
+    let log = dir.join("app.log");
+    let lines: Vec<String> = (1..=12)
+        .map(|i| format!("line {i}: request took {} ms\n", i * 7))
+        .collect();
+    std::fs::write(&log, lines[..3].concat()).unwrap();
+    let mut child = Command::new(build("follow_log"))
+        .arg(&log)
+        .arg("12")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Both outputs arrive line by line on one channel: ("out"|"err", line).
+    let (sender, received) = mpsc::channel::<(&str, String)>();
+    for (name, stream) in [
+        (
+            "out",
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        ),
+        ("err", Box::new(child.stderr.take().unwrap())),
+    ] {
+        let sender = sender.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines() {
+                let _ = sender.send((name, line.unwrap_or_default()));
+            }
+        });
+    }
+    let mut printed = Vec::new();
+    let mut diagnostics = Vec::new();
+    let mut wait_until = |done: &dyn Fn(&[String], &[String]) -> bool| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while !done(&printed, &diagnostics) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match received.recv_timeout(left) {
+                Ok(("out", line)) => printed.push(line),
+                Ok((_, line)) => diagnostics.push(line),
+                Err(_) => panic!("follow_log stalled: printed {printed:?}, said {diagnostics:?}"),
+            }
+        }
+    };
+    let append = |text: &str| {
+        let mut file = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+        file.write_all(text.as_bytes()).unwrap();
+    };
+    wait_until(&|out, _| out.len() == 3);
+    for line in &lines[3..6] {
+        append(line);
+    }
+    wait_until(&|out, _| out.len() == 6);
+    // copytruncate: copy away, then cut the live file to 0; the logger goes on appending.
+    std::fs::copy(&log, dir.join("app.log.1")).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&log)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
+    wait_until(&|_, err| err.iter().any(|l| l.contains("file truncated")));
+    append(&lines[6..9].concat());
+    wait_until(&|out, _| out.len() == 9);
+    // Rotation by rename: the old file moves away, a new one appears under the name.
+    std::fs::rename(&log, dir.join("app.log.2")).unwrap();
+    std::fs::write(&log, lines[9..].concat()).unwrap();
+    wait_until(&|out, _| out.len() == 12);
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "follow_log exited {status:?}; said {diagnostics:?}"
+    );
+    let expected: Vec<String> = lines.iter().map(|l| l.trim_end().to_string()).collect();
+    assert_eq!(printed, expected, "said {diagnostics:?}");
+    assert!(
+        diagnostics.iter().any(|l| l.contains("has been replaced")),
+        "{diagnostics:?}"
+    );
+}

@@ -13,6 +13,7 @@ pub enum ErrorKind {
     Exists,
     ReadOnly,
     Truncated,
+    Replaced,
     Misaligned,
     NoMemory,
     NoSpace,
@@ -42,6 +43,9 @@ pub enum Error {
 
     #[error("the file shrank under the mapping: {detail}")]
     Truncated { detail: String },
+
+    #[error("the path no longer names the mapped file: {detail}")]
+    Replaced { detail: String },
 
     #[error(
         "the {width}-byte atomic at file offset {file_offset} is not aligned to {width} bytes"
@@ -78,12 +82,12 @@ impl Error {
         }
     }
 
-    /// Names the file in an OS failure's context ("mmap of 10 bytes" -> "mmap of 10 bytes of the
-    /// file \"/x\""); other errors are returned as they are.
-    pub fn of_file(self, path: &std::path::Path) -> Error {
+    /// Names the file in an OS failure's context ("mmap of 10 bytes" + `the file "/x"` ->
+    /// `mmap of 10 bytes of the file "/x"`); other errors are returned as they are.
+    pub fn of(self, file: &str) -> Error {
         match self {
             Error::Os { context, source } => Error::Os {
-                context: format!("{context} of the file {:?}", path.display().to_string()),
+                context: format!("{context} of {file}"),
                 source,
             },
             other => other,
@@ -101,6 +105,7 @@ impl Error {
             Error::OutOfBounds { .. } => ErrorKind::OutOfBounds,
             Error::ReadOnly { .. } => ErrorKind::ReadOnly,
             Error::Truncated { .. } => ErrorKind::Truncated,
+            Error::Replaced { .. } => ErrorKind::Replaced,
             Error::Misaligned { .. } => ErrorKind::Misaligned,
             Error::Unsupported(_) => ErrorKind::Unsupported,
             Error::Internal(_) => ErrorKind::Internal,
@@ -118,6 +123,7 @@ impl Error {
             Error::OutOfBounds { .. } => libc::ERANGE,
             Error::ReadOnly { .. } => libc::EBADF,
             Error::Truncated { .. } => libc::EFAULT,
+            Error::Replaced { .. } => libc::ESTALE,
             Error::Unsupported(_) => libc::ENOTSUP,
             Error::Internal(_) => libc::EIO,
             Error::GaveUp(_) => libc::EAGAIN,

@@ -55,6 +55,19 @@ pub(super) fn find(
     Ok(found)
 }
 
+/// Last window position in `[0, end)` where `needle` (non-empty, at most `end` bytes) lies
+/// wholly. Reads forward (the last match of the last chunk that has one).
+pub(super) fn rfind(file: &MappedFile, base: u64, end: u64, needle: &[u8]) -> Result<Option<u64>> {
+    let mut found = None;
+    for_each_chunk(file, base, 0, end, needle.len() - 1, |chunk, at| {
+        if let Some(p) = memchr::memmem::rfind(chunk, needle) {
+            found = Some(at + p as u64);
+        }
+        false // a short read must stay TRUNCATED
+    })?;
+    Ok(found)
+}
+
 /// Writes `source` at window `offset`, refusing to write past the file's end (pwrite would grow
 /// the file back): checked before and after, since the file may shrink in between.
 pub(super) fn write(file: &MappedFile, base: u64, offset: u64, source: &[u8]) -> Result<()> {
@@ -80,7 +93,7 @@ pub(super) fn check_present(file: &MappedFile, base: u64, offset: u64, len: u64)
     let size = file.size()?;
     if size < end {
         return Err(Error::Truncated {
-            detail: format!("the file {} now ends at byte {size}", file.describe()),
+            detail: format!("{} now ends at byte {size}", file.describe()),
         });
     }
     Ok(())

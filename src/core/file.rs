@@ -1,20 +1,32 @@
 //! The mapped file's descriptor and every system call on it: open and create (race-free), size,
-//! growth with blocks reserved, cut, fdatasync, and positioned reads and writes (one EINTR loop).
+//! growth with blocks reserved, cut, fdatasync, and positioned reads and writes (one EINTR loop);
+//! a caller's descriptor (duplicated); pseudo-file snapshots; whether the path was replaced.
 
 use std::ffi::CString;
 use std::fs::File;
-use std::io;
-use std::os::fd::{AsRawFd, FromRawFd};
+use std::io::{self, Write};
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::error::{Error, Result};
 use super::options::{Disposition, Mode, Options};
 
-/// The open file behind a mapping and the path it was opened by (for messages).
+/// Where a mapped file came from: what messages call it, and what `replaced` compares with.
+enum Origin {
+    /// Opened by the library from a path.
+    Path(PathBuf),
+    /// A duplicate of the caller's descriptor (`mapfile_open_fd`); the number is the caller's.
+    Descriptor(RawFd),
+}
+
+/// The open file behind a mapping, where it came from, and the identity (device, inode) of the
+/// file the caller named (for a pseudo-file snapshot: the pseudo-file's, not the copy's).
 pub(super) struct MappedFile {
     file: File,
-    path: PathBuf,
+    origin: Origin,
+    identity: (u64, u64),
 }
 
 impl MappedFile {
@@ -22,29 +34,174 @@ impl MappedFile {
     /// file, whether this call created it, and its size.
     pub(super) fn open(path: &Path, options: &Options) -> Result<(MappedFile, bool, u64)> {
         let (file, created) = open_file(path, options)?;
-        let metadata = file
+        let (file, size) = MappedFile::adopt(
+            file,
+            Origin::Path(path.to_path_buf()),
+            options.mode,
+            !created,
+        )?;
+        Ok((file, created, size))
+    }
+
+    /// Works on a duplicate (close-on-exec) of the caller's open descriptor `fd`, which must
+    /// allow `mode`: O_RDONLY or O_RDWR for reading, O_RDWR for READ_WRITE (else PERMISSION,
+    /// errno EACCES). A negative or closed `fd` is INVALID_ARG. Returns the file and its size.
+    pub(super) fn from_descriptor(fd: RawFd, mode: Mode) -> Result<(MappedFile, u64)> {
+        let not_open = || Error::InvalidArgument(format!("fd {fd} is not an open file descriptor"));
+        if fd < 0 {
+            return Err(not_open());
+        }
+        // SAFETY: F_GETFL reads the descriptor's flags; any integer is safe to ask about.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+        if flags < 0 {
+            return Err(not_open());
+        }
+        let access = if flags & libc::O_PATH != 0 {
+            None
+        } else {
+            Some(flags & libc::O_ACCMODE)
+        };
+        let allowed = match (mode, access) {
+            (_, None) | (_, Some(libc::O_WRONLY)) => false,
+            (Mode::ReadWrite, Some(access)) => access == libc::O_RDWR,
+            _ => true,
+        };
+        if !allowed {
+            let opened = match access {
+                None => "O_PATH",
+                Some(libc::O_WRONLY) => "O_WRONLY",
+                Some(libc::O_RDONLY) => "O_RDONLY",
+                Some(_) => "O_RDWR",
+            };
+            let needs = if mode == Mode::ReadWrite {
+                "O_RDWR"
+            } else {
+                "O_RDONLY or O_RDWR"
+            };
+            return Err(Error::os(
+                format!(
+                    "fd {fd} is open {opened}; mode {} needs {needs}",
+                    mode.name()
+                ),
+                io::Error::from_raw_os_error(libc::EACCES),
+            ));
+        }
+        // SAFETY: duplicates an open descriptor; the new one is owned by nobody else.
+        let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
+        if copy < 0 {
+            return Err(Error::last_os(format!("duplicating fd {fd}")));
+        }
+        // SAFETY: `copy` was just created and is ours alone.
+        let file = unsafe { File::from_raw_fd(copy) };
+        MappedFile::adopt(file, Origin::Descriptor(fd), mode, true)
+    }
+
+    /// Checks that `file` is a regular file and records its identity; a pseudo-file (procfs,
+    /// sysfs: size 0 but content) is replaced by a private snapshot of its content when
+    /// `may_have_content` (a file this call created has none).
+    fn adopt(
+        file: File,
+        origin: Origin,
+        mode: Mode,
+        may_have_content: bool,
+    ) -> Result<(MappedFile, u64)> {
+        let mut mapped = MappedFile {
+            file,
+            origin,
+            identity: (0, 0),
+        };
+        let metadata = mapped
+            .file
             .metadata()
-            .map_err(|e| Error::os("fstat", e).of_file(path))?;
+            .map_err(|e| Error::os("fstat", e).of(&mapped.describe()))?;
         if !metadata.file_type().is_file() {
             return Err(Error::Unsupported(format!(
-                "the path {} is not a regular file and cannot be mapped",
-                describe(path)
+                "{} is not a regular file and cannot be mapped",
+                mapped.describe()
             )));
         }
-        let file = MappedFile {
-            file,
-            path: path.to_path_buf(),
+        mapped.identity = (metadata.dev(), metadata.ino());
+        let mut size = metadata.len();
+        if size == 0 && may_have_content {
+            if let Some((copy, len)) = mapped.snapshot_if_pseudo(mode)? {
+                mapped.file = copy;
+                size = len;
+            }
+        }
+        Ok((mapped, size))
+    }
+
+    /// A regular file that reports size 0 but yields bytes (procfs, sysfs) cannot be mapped:
+    /// its content is copied into a memfd, which is mapped instead (READ_ONLY and COPY_ON_WRITE;
+    /// READ_WRITE is UNSUPPORTED). None for a really empty file (one pread of 0 bytes).
+    fn snapshot_if_pseudo(&self, mode: Mode) -> Result<Option<(File, u64)>> {
+        let reading = |e| Error::os("reading", e).of(&self.describe());
+        let mut buffer = vec![0u8; 64 * 1024];
+        let mut got = pread_once(&self.file, &mut buffer, 0).map_err(reading)?;
+        if got == 0 {
+            return Ok(None);
+        }
+        if mode == Mode::ReadWrite {
+            return Err(Error::Unsupported(format!(
+                "{} reports size 0 but has content (a /proc or /sys file): it opens READ_ONLY, as a private snapshot, not READ_WRITE",
+                self.describe()
+            )));
+        }
+        // SAFETY: a valid C string name; memfd_create has no other preconditions.
+        let fd = unsafe { libc::memfd_create(c"mapfile-snapshot".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(Error::last_os("memfd_create for a snapshot").of(&self.describe()));
+        }
+        // SAFETY: `fd` was just created and is ours alone.
+        let mut copy = unsafe { File::from_raw_fd(fd) };
+        let mut len = 0u64;
+        while got > 0 {
+            copy.write_all(&buffer[..got])
+                .map_err(|e| Error::os("writing the snapshot", e).of(&self.describe()))?;
+            len += got as u64;
+            got = pread_once(&self.file, &mut buffer, len).map_err(reading)?;
+        }
+        Ok(Some((copy, len)))
+    }
+
+    /// The descriptor the mapping uses (the library's own).
+    pub(super) fn raw_fd(&self) -> RawFd {
+        self.file.as_raw_fd()
+    }
+
+    /// The path the file was opened by (None for a descriptor handed in).
+    pub(super) fn path(&self) -> Option<&Path> {
+        match &self.origin {
+            Origin::Path(path) => Some(path),
+            Origin::Descriptor(_) => None,
+        }
+    }
+
+    /// Whether the path the file was opened by now names another file or none (renamed over,
+    /// deleted). Always false for a descriptor handed in (it has no name to lose).
+    pub(super) fn replaced(&self) -> Result<bool> {
+        let Some(path) = self.path() else {
+            return Ok(false);
         };
-        Ok((file, created, metadata.len()))
+        match std::fs::metadata(path) {
+            Ok(now) => Ok((now.dev(), now.ino()) != self.identity),
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR)) => {
+                Ok(true)
+            }
+            Err(e) => Err(Error::os(format!("stat({})", describe(path)), e)),
+        }
     }
 
     pub(super) fn file(&self) -> &File {
         &self.file
     }
 
-    /// The path, quoted, for messages.
+    /// What messages call the file: `the file "/x"` or `the file of fd 5`.
     pub(super) fn describe(&self) -> String {
-        describe(&self.path)
+        match &self.origin {
+            Origin::Path(path) => format!("the file {}", describe(path)),
+            Origin::Descriptor(fd) => format!("the file of fd {fd}"),
+        }
     }
 
     /// The file's current size (fstat).
@@ -74,16 +231,7 @@ impl MappedFile {
     pub(super) fn read_at(&self, buffer: &mut [u8], at: u64) -> io::Result<usize> {
         let mut filled = 0;
         while filled < buffer.len() {
-            let rest = &mut buffer[filled..];
-            // SAFETY: `rest` is writable for its length.
-            let got = retry_interrupted(|| unsafe {
-                libc::pread(
-                    self.file.as_raw_fd(),
-                    rest.as_mut_ptr().cast(),
-                    rest.len(),
-                    (at + filled as u64) as libc::off_t,
-                )
-            })?;
+            let got = pread_once(&self.file, &mut buffer[filled..], at + filled as u64)?;
             if got == 0 {
                 break;
             }
@@ -109,6 +257,19 @@ impl MappedFile {
         }
         Ok(())
     }
+}
+
+/// One pread (retried on EINTR): up to `buffer.len()` bytes at `at`; 0 at the end of the file.
+fn pread_once(file: &File, buffer: &mut [u8], at: u64) -> io::Result<usize> {
+    // SAFETY: `buffer` is writable for its length.
+    retry_interrupted(|| unsafe {
+        libc::pread(
+            file.as_raw_fd(),
+            buffer.as_mut_ptr().cast(),
+            buffer.len(),
+            at as libc::off_t,
+        )
+    })
 }
 
 /// The one EINTR loop: runs a system call returning a byte count (or -1 with errno) until it is

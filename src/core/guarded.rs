@@ -217,6 +217,27 @@ impl Guarded<'_> {
         }
     }
 
+    /// Last position where `needle` lies wholly in `[0, end)`, or None. An empty needle is found
+    /// at `end`. Any byte of `[0, end)` lost to truncation is TRUNCATED: a later match may have
+    /// been in it, so no answer is known.
+    pub(super) fn rfind(&self, end: u64, needle: &[u8]) -> Result<Option<u64>> {
+        self.view.check(0, end)?;
+        if needle.is_empty() {
+            return Ok(Some(end));
+        }
+        if needle.len() as u64 > end {
+            return Ok(None);
+        }
+        match route(self.options)? {
+            Route::Memory => self.touch(0, end, |start| {
+                // SAFETY: `end` mapped bytes at `start`; the slice lives only for this search.
+                let haystack = unsafe { std::slice::from_raw_parts(start, end as usize) };
+                memchr::memmem::rfind(haystack, needle).map(|p| p as u64)
+            }),
+            Route::File => fallback::rfind(self.file, self.options.offset, end, needle),
+        }
+    }
+
     /// Number of bytes equal to `byte` in `[offset, offset + len)`.
     pub(super) fn count_byte(&self, offset: u64, len: u64, byte: u8) -> Result<u64> {
         self.view.check(offset, len)?;

@@ -8,6 +8,7 @@
 //! the same file pages). New regions for growth get geometric headroom, so a file that keeps
 //! growing costs O(log size) regions.
 
+use std::os::fd::RawFd;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -22,6 +23,7 @@ use super::options::{Advice, Disposition, FlushPolicy, Mode, Options};
 use super::region::Region;
 use super::registry::NOTHING_LOST;
 use super::view::{Seqlock, View};
+use super::watch::{Changes, Watch};
 
 /// Every region ever mapped for a handle (the current one included), unmapped on drop. Boxed so
 /// that a region's address (published in the view) survives the Vec growing.
@@ -44,11 +46,31 @@ pub struct Mapping {
     /// The length a fixed-length window keeps across refresh (options.len, then what resize
     /// set); 0 for a window that follows the end of the file.
     requested_len: AtomicU64,
+    /// The change watch, made by the first `watch_fd`.
+    watch: Mutex<Option<Watch>>,
 }
 
 impl Mapping {
     /// Opens `path` per `options` and maps the window.
     pub fn open(path: &Path, options: &Options) -> Result<Arc<Mapping>> {
+        let options = Mapping::admit(options)?;
+        let (file, created, size) = MappedFile::open(path, &options)?;
+        Mapping::map(file, created, size, options)
+    }
+
+    /// Maps the window of the caller's open descriptor `fd` (the mapping works on its own
+    /// duplicate; the create fields of `options` are ignored).
+    pub fn open_descriptor(fd: RawFd, options: &Options) -> Result<Arc<Mapping>> {
+        let mut options = options.clone();
+        options.disposition = Disposition::OpenExisting;
+        let options = Mapping::admit(&options)?;
+        let (file, size) = MappedFile::from_descriptor(fd, options.mode)?;
+        Mapping::map(file, false, size, options)
+    }
+
+    /// Settles the SIGBUS mode, refuses what the options cannot combine, and gives the mapping
+    /// its id.
+    fn admit(options: &Options) -> Result<Options> {
         // The SIGBUS mode (MAPFILE_SIGBUS in the environment too) is settled before it decides
         // anything here; then the handle must have a route for its guarded calls.
         super::guard::prepare();
@@ -71,7 +93,11 @@ impl Mapping {
         static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
         let mut options = options.clone();
         options.id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        let (file, created, size) = MappedFile::open(path, &options)?;
+        Ok(options)
+    }
+
+    /// Maps the window of `file` (of `size` bytes) per `options`.
+    fn map(file: MappedFile, created: bool, size: u64, options: Options) -> Result<Arc<Mapping>> {
         let len = if options.len == 0 {
             super::error::check_range(options.offset, 0, size)?;
             size - options.offset
@@ -81,7 +107,7 @@ impl Mapping {
         };
         let region = Box::new(
             Region::map(file.file(), &options, options.offset, len, len)
-                .map_err(|e| e.of_file(path))?,
+                .map_err(|e| e.of(&file.describe()))?,
         );
         region.guard.set_own_end(options.offset + len);
         let every_millis = matches!(options.flush_policy, FlushPolicy::EveryMillis(_));
@@ -100,6 +126,7 @@ impl Mapping {
                 requested_len: AtomicU64::new(options.len),
                 options,
                 poisoned: AtomicBool::new(false),
+                watch: Mutex::new(None),
             }
         });
         if every_millis {
@@ -159,6 +186,41 @@ impl Mapping {
         let view = self.view();
         view.check(offset, len)?;
         Ok(view.at(offset))
+    }
+
+    /// Pointer to the whole window and its length, from one view.
+    pub fn window(&self) -> (*const u8, u64) {
+        let view = self.view();
+        (view.at(0), view.len)
+    }
+
+    /// The next chunk of an iteration: a pointer to window byte `cursor` and the length of
+    /// `[cursor, min(cursor + chunk_len, len))` (0 at the end), from one view.
+    pub fn chunk(&self, cursor: u64, chunk_len: u64) -> Result<(*const u8, u64)> {
+        if chunk_len == 0 {
+            return Err(Error::InvalidArgument("chunk_len is 0".into()));
+        }
+        let view = self.view();
+        view.check(cursor, 0)?;
+        Ok((view.at(cursor), chunk_len.min(view.len - cursor)))
+    }
+
+    /// The mapping's own descriptor.
+    pub fn fd(&self) -> RawFd {
+        self.file.raw_fd()
+    }
+
+    /// Window offset of the first byte the guard saw lost (a fault past the end of the file, or
+    /// an I/O error), if it lies in the window. No system call: what faults recorded, not what
+    /// `check` would find.
+    pub fn lost_from(&self) -> Option<u64> {
+        let view = self.view();
+        let lost = view.region.guard.lost_from();
+        if lost == NOTHING_LOST {
+            return None;
+        }
+        let in_window = lost.saturating_sub(self.options.offset);
+        (in_window < view.len).then_some(in_window)
     }
 
     /// Writable pointer to `len` bytes at `offset` (READ_WRITE or COPY_ON_WRITE).
@@ -224,6 +286,12 @@ impl Mapping {
     /// First position `>= from` where `needle` starts, or None (guarded; see `Guarded::find`).
     pub fn find(&self, from: u64, needle: &[u8]) -> Result<Option<u64>> {
         self.guarded().1.find(from, needle)
+    }
+
+    /// Last position where `needle` lies wholly in `[0, end)`, or None (guarded; see
+    /// `Guarded::rfind`).
+    pub fn rfind(&self, end: u64, needle: &[u8]) -> Result<Option<u64>> {
+        self.guarded().1.rfind(end, needle)
     }
 
     /// Number of bytes equal to `byte` in `[offset, offset + len)` (guarded).
@@ -332,7 +400,41 @@ impl Mapping {
                 ),
             });
         }
+        if self.file.replaced()? {
+            return Err(Error::Replaced {
+                detail: format!(
+                    "{} was renamed over or deleted; reopen the path for the new file",
+                    self.file.describe()
+                ),
+            });
+        }
         Ok(())
+    }
+
+    /// The descriptor of the change watch (made at the first call, owned by the mapping).
+    pub fn watch_fd(&self) -> Result<RawFd> {
+        let mut watch = self.lock_watch();
+        if watch.is_none() {
+            *watch = Some(Watch::new(&self.file)?);
+        }
+        Ok(watch.as_ref().expect("made above").fd())
+    }
+
+    /// Drains the change watch; what changed since the last ack. Fails INVALID_ARG before
+    /// `watch_fd`.
+    pub fn watch_ack(&self) -> Result<Changes> {
+        match self.lock_watch().as_mut() {
+            Some(watch) => watch.ack(&self.file),
+            None => Err(Error::InvalidArgument(
+                "no watch yet: call mapfile_watch_fd first".into(),
+            )),
+        }
+    }
+
+    fn lock_watch(&self) -> MutexGuard<'_, Option<Watch>> {
+        self.watch
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
     }
 
     /// Sets the window's length to `new_len` (READ_WRITE only). The file grows (with disk blocks

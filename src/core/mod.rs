@@ -16,9 +16,12 @@ pub mod options;
 mod region;
 mod registry;
 mod view;
+pub mod watch;
 
 pub use atomics::{AtomicOp, AtomicWord};
 pub use error::{check_range, Error, ErrorKind, Result};
 pub use guard::SigbusMode;
 pub use mapping::Mapping;
 pub use options::{Advice, Disposition, FlushPolicy, Mode, Options};
+pub use registry::page_size;
+pub use watch::Changes;

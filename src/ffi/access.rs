@@ -1,11 +1,11 @@
 //! Reading and writing: length, zero-copy slices, guarded copies, search, count.
 
-use std::ffi::c_void;
+use std::ffi::{c_char, c_void};
 
-use super::boundary::{non_null, on, this_function};
+use super::boundary::{non_null, on, this_function, FunctionName};
 use super::status::mapfile_status;
 use super::types::mapfile_t;
-use crate::core::check_range;
+use crate::core::{check_range, Error, Mapping};
 
 /// Current length of the window in bytes (0 for NULL or an empty file).
 /// Thread safety: may be called concurrently with every call but mapfile_close.
@@ -55,6 +55,94 @@ pub extern "C" fn mapfile_slice(
         unsafe { *out = pointer };
         Ok(())
     })
+}
+
+/// The whole window in one call, typed for char-based C code (no cast needed for `const char *`
+/// parsers): `*out_data` points at window byte 0, `*out_len` is mapfile_len. Same validity as
+/// mapfile_slice (until mapfile_close). An empty window gives a valid, non-NULL pointer and 0.
+///
+/// @param[in] m The handle.
+/// @param[out] out_data Receives the pointer; written only on success.
+/// @param[out] out_len Receives the window length; written only on success.
+/// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_OUT_OF_BOUNDS (the window is larger than
+///         SIZE_MAX: only on 32-bit systems).
+/// Thread safety: may be called concurrently with every call but mapfile_close.
+/// @ingroup access
+#[no_mangle]
+pub extern "C" fn mapfile_chars(
+    m: *const mapfile_t,
+    out_data: *mut *const c_char,
+    out_len: *mut usize,
+) -> mapfile_status {
+    on(this_function!(), m, |mapping| {
+        non_null(out_data, "out_data")?;
+        non_null(out_len, "out_len")?;
+        let (data, len) = mapping.window();
+        let len = usize::try_from(len).map_err(|_| Error::OutOfBounds {
+            offset: 0,
+            len,
+            mapping_len: usize::MAX as u64,
+        })?;
+        // SAFETY: non-null out pointers from the caller.
+        unsafe {
+            *out_data = data.cast();
+            *out_len = len;
+        }
+        Ok(())
+    })
+}
+
+/// Zero-copy iteration without allocation (chunks, or pages with mapfile_page_size): set
+/// `*cursor` to 0, then each call yields window bytes `[*cursor, min(*cursor + chunk_len, len))`
+/// and advances `*cursor` past them. At the end it returns MAPFILE_OK with `*out_len` 0 (and
+/// `*cursor` == mapfile_len). The pointers are valid as mapfile_slice's.
+///
+/// @code
+/// uint64_t cursor = 0, n;
+/// const uint8_t *p;
+/// while (mapfile_next_chunk(m, 1 << 20, &cursor, &p, &n) == MAPFILE_OK && n > 0) use(p, n);
+/// @endcode
+///
+/// @param[in] m The handle.
+/// @param[in] chunk_len The largest chunk in bytes (not 0).
+/// @param[in,out] cursor Window offset of the next chunk; advanced by the chunk's length.
+/// @param[out] out_ptr Receives a pointer to the chunk; written only on success.
+/// @param[out] out_len Receives the chunk's length (0 at the end); written only on success.
+/// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_INVALID_ARG (chunk_len 0);
+///         MAPFILE_ERR_OUT_OF_BOUNDS (*cursor > mapfile_len, e.g. after a shrink).
+/// Thread safety: may be called concurrently with every call but mapfile_close.
+/// @ingroup access
+#[no_mangle]
+pub extern "C" fn mapfile_next_chunk(
+    m: *const mapfile_t,
+    chunk_len: u64,
+    cursor: *mut u64,
+    out_ptr: *mut *const u8,
+    out_len: *mut u64,
+) -> mapfile_status {
+    on(this_function!(), m, |mapping| {
+        non_null(cursor, "cursor")?;
+        non_null(out_ptr, "out_ptr")?;
+        non_null(out_len, "out_len")?;
+        // SAFETY: non-null pointers from the caller (read and written here only).
+        unsafe {
+            let (pointer, len) = mapping.chunk(*cursor, chunk_len)?;
+            *out_ptr = pointer;
+            *out_len = len;
+            *cursor += len;
+        }
+        Ok(())
+    })
+}
+
+/// The system page size in bytes (the natural chunk_len for page-wise iteration).
+///
+/// @return The page size (for example 4096).
+/// Thread safety: may be called from any thread.
+/// @ingroup access
+#[no_mangle]
+pub extern "C" fn mapfile_page_size() -> usize {
+    crate::core::page_size()
 }
 
 /// Like mapfile_slice, for writing: READ_WRITE writes reach the file (make them durable with
@@ -162,18 +250,76 @@ pub extern "C" fn mapfile_find(
     needle_len: usize,
     out_pos: *mut u64,
 ) -> mapfile_status {
-    on(this_function!(), m, |mapping| {
+    let room = |window| check_range(from, 0, window).map(|()| window - from);
+    search(
+        this_function!(),
+        m,
+        needle,
+        needle_len,
+        out_pos,
+        room,
+        |mapping, needle| mapping.find(from, needle),
+    )
+}
+
+/// Guarded reverse search: the last occurrence of `needle` lying wholly in `[0, end)` (the
+/// search that finds the start of the line before a position). Writes its window offset to
+/// `*out_pos`, or MAPFILE_NPOS when absent (still MAPFILE_OK). An empty needle is found at `end`.
+/// If any byte of `[0, end)` was lost to truncation the answer cannot be known:
+/// MAPFILE_ERR_TRUNCATED.
+///
+/// @param[in] m The handle.
+/// @param[in] end Window offset where the search ends (exclusive; 0 to mapfile_len).
+/// @param[in] needle The bytes to look for (must not be NULL, even when needle_len is 0).
+/// @param[in] needle_len Length of the needle in bytes.
+/// @param[out] out_pos Receives the window offset of the last match, or MAPFILE_NPOS; written only on success.
+/// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG (m, needle or out_pos NULL); MAPFILE_ERR_OUT_OF_BOUNDS
+///         (end > mapfile_len); MAPFILE_ERR_TRUNCATED; MAPFILE_ERR_IO.
+/// Thread safety: may be called concurrently with every call but mapfile_close.
+/// @ingroup access
+#[no_mangle]
+pub extern "C" fn mapfile_rfind(
+    m: *const mapfile_t,
+    end: u64,
+    needle: *const c_void,
+    needle_len: usize,
+    out_pos: *mut u64,
+) -> mapfile_status {
+    let room = |window| check_range(0, end, window).map(|()| end);
+    search(
+        this_function!(),
+        m,
+        needle,
+        needle_len,
+        out_pos,
+        room,
+        |mapping, needle| mapping.rfind(end, needle),
+    )
+}
+
+/// The one shape of find and rfind: checks the pointers, asks `room` how many window bytes the
+/// search covers (checking the caller's bound), answers absent without reading a needle that
+/// cannot fit, else runs `run`; writes the position or MAPFILE_NPOS.
+#[inline(always)]
+fn search(
+    function: FunctionName,
+    m: *const mapfile_t,
+    needle: *const c_void,
+    needle_len: usize,
+    out_pos: *mut u64,
+    room: impl FnOnce(u64) -> crate::core::Result<u64>,
+    run: impl FnOnce(&Mapping, &[u8]) -> crate::core::Result<Option<u64>>,
+) -> mapfile_status {
+    on(function, m, |mapping| {
         non_null(needle, "needle")?;
         non_null(out_pos, "out_pos")?;
-        let window = mapping.len();
-        check_range(from, 0, window)?;
-        let found = if needle_len as u64 > window - from {
+        let found = if needle_len as u64 > room(mapping.len())? {
             None // cannot fit: absent, without reading the caller's needle at all
         } else {
             // SAFETY: the caller provides `needle_len` readable bytes at needle; needle_len fits
             // the window, so it is at most isize::MAX.
             let needle = unsafe { std::slice::from_raw_parts(needle.cast::<u8>(), needle_len) };
-            mapping.find(from, needle)?
+            run(mapping, needle)?
         };
         // SAFETY: non-null out pointer from the caller.
         unsafe { *out_pos = found.unwrap_or(super::types::MAPFILE_NPOS) };

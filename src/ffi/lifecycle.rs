@@ -2,7 +2,7 @@
 
 use std::ffi::c_char;
 
-use super::boundary::{boundary, non_null, this_function, FunctionName};
+use super::boundary::{boundary, non_null, on, this_function, FunctionName};
 use super::convert::{mode_from_c, options_from_c, path_from_c};
 use super::handle::{into_handle, take};
 use super::status::{mapfile_status, Failure};
@@ -157,6 +157,60 @@ pub extern "C" fn mapfile_open_with(
         // SAFETY: non-null, and the caller provides a readable mapfile_options.
         options_from_c(unsafe { &*opts })
     })
+}
+
+/// Maps an already-open descriptor: the window `opts->offset`, `opts->len` with the mode, flags
+/// and flush policy of `opts` (its create fields are ignored). The handle works on its own
+/// duplicate (close-on-exec), so the caller keeps its `fd`, may use it for other things, and may
+/// close it at any time. No path is involved: no second open, no check-then-use race, and
+/// mapfile_check never reports MAPFILE_ERR_REPLACED for such a handle.
+///
+/// @param[in] fd   An open descriptor of a regular file; its access mode must allow `opts->mode`
+///                 (O_RDONLY or O_RDWR for READ_ONLY and COPY_ON_WRITE, O_RDWR for READ_WRITE).
+/// @param[in] opts Read only during the call (not retained); see mapfile_options_init.
+/// @param[out] out Receives the new handle on success (untouched on failure); release with
+///                 mapfile_close.
+/// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG (opts or out NULL); MAPFILE_ERR_INVALID_ARG (fd < 0 or
+///         not open, or bad options); MAPFILE_ERR_PERMISSION (the fd's access mode does not allow
+///         the mode, errno EACCES); MAPFILE_ERR_UNSUPPORTED (not a regular file);
+///         MAPFILE_ERR_OUT_OF_BOUNDS; MAPFILE_ERR_NO_MEMORY; MAPFILE_ERR_IO.
+/// Thread safety: may be called from any thread.
+/// @ingroup lifecycle
+#[no_mangle]
+pub extern "C" fn mapfile_open_fd(
+    fd: i32,
+    opts: *const mapfile_options,
+    out: *mut *mut mapfile_t,
+) -> mapfile_status {
+    boundary(this_function!(), || {
+        non_null(opts, "opts")?;
+        non_null(out, "out")?;
+        // SAFETY: non-null, and the caller provides a readable mapfile_options.
+        let options = options_from_c(unsafe { &*opts })?;
+        let mapping = Mapping::open_descriptor(fd, &options)?;
+        // SAFETY: `out` is non-null and points to writable storage for a pointer.
+        unsafe { *out = into_handle(mapping) };
+        Ok(())
+    })
+}
+
+/// The handle's own descriptor (a duplicate made at open; for mapfile_open_fd not the caller's),
+/// for fstat, fcntl locks, sendfile or SCM_RIGHTS. Do not close it; it is closed by mapfile_close.
+///
+/// @param[in] m The handle, or NULL.
+/// @return The descriptor; -1 for NULL.
+/// Thread safety: may be called concurrently with every call but mapfile_close.
+/// @ingroup lifecycle
+#[no_mangle]
+pub extern "C" fn mapfile_fd(m: *const mapfile_t) -> i32 {
+    let mut fd = -1;
+    if !m.is_null() {
+        on(this_function!(), m, |mapping| {
+            fd = mapping.fd();
+            Ok(())
+        });
+    }
+    fd
 }
 
 /// Unmaps and closes. A READ_WRITE mapping that was written (or that handed out a writable pointer)

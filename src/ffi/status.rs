@@ -55,6 +55,10 @@ pub const MAPFILE_ERR_IO: mapfile_status = -13;
 /// A bug inside the library was caught at the API boundary (never a crash).
 /// @ingroup errors
 pub const MAPFILE_ERR_INTERNAL: mapfile_status = -14;
+/// `mapfile_check` on a handle opened by path: the path now names another file or none (renamed
+/// over, deleted); the mapping still shows the old file. (TRUNCATED wins when both hold.)
+/// @ingroup errors
+pub const MAPFILE_ERR_REPLACED: mapfile_status = -15;
 
 /// A failure at the C boundary: the core's errors plus the one only C has.
 #[derive(Debug)]
@@ -85,6 +89,7 @@ pub fn status_of_kind(kind: ErrorKind) -> mapfile_status {
         ErrorKind::Unsupported => MAPFILE_ERR_UNSUPPORTED,
         ErrorKind::Io => MAPFILE_ERR_IO,
         ErrorKind::Internal => MAPFILE_ERR_INTERNAL,
+        ErrorKind::Replaced => MAPFILE_ERR_REPLACED,
     }
 }
 
@@ -167,6 +172,9 @@ pub fn describe(code: mapfile_status) -> &'static str {
         MAPFILE_ERR_UNSUPPORTED => "not supported for this file or on this platform\0",
         MAPFILE_ERR_IO => "input/output error\0",
         MAPFILE_ERR_INTERNAL => "internal error in libmapfile (please report it)\0",
+        MAPFILE_ERR_REPLACED => {
+            "the path now names another file or none; the mapping shows the old one\0"
+        }
         _ => "unknown mapfile status code\0",
     }
 }

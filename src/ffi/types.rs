@@ -82,6 +82,21 @@ pub const MAPFILE_FLUSH_EVERY_WRITES: u32 = 3;
 /// @ingroup lifecycle
 pub const MAPFILE_FLUSH_EVERY_MILLIS: u32 = 4;
 
+/// `mapfile_watch_ack`: the file grew (its size is larger than at the previous ack).
+/// @ingroup size
+pub const MAPFILE_CHANGE_GREW: u32 = 1;
+/// `mapfile_watch_ack`: the file shrank (truncated, for example by copytruncate log rotation).
+/// @ingroup size
+pub const MAPFILE_CHANGE_SHRANK: u32 = 2;
+/// `mapfile_watch_ack`: the file was written with write(2) or truncated (stores through another
+/// process's mapping raise no notification).
+/// @ingroup size
+pub const MAPFILE_CHANGE_MODIFIED: u32 = 4;
+/// `mapfile_watch_ack`: the path now names another file or none (renamed over, rotated away,
+/// deleted), or the file was deleted. Reported once.
+/// @ingroup size
+pub const MAPFILE_CHANGE_REPLACED: u32 = 8;
+
 /// The `version` that `mapfile_options_init` writes. Older values stay accepted forever.
 /// @ingroup lifecycle
 pub const MAPFILE_OPTIONS_VERSION: u32 = 1;

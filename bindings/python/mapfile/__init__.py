@@ -33,6 +33,7 @@ __all__ = [
     "OutOfBoundsError",
     "ReadOnlyError",
     "TruncatedError",
+    "ReplacedError",
     "library",
     "version",
 ]
@@ -42,6 +43,7 @@ OK = 0
 NULL_ARG, INVALID_ARG, OUT_OF_BOUNDS, NOT_FOUND, PERMISSION, EXISTS = -1, -2, -3, -4, -5, -6
 READ_ONLY, TRUNCATED, MISALIGNED, NO_MEMORY, NO_SPACE, UNSUPPORTED, IO, INTERNAL = (
     -7, -8, -9, -10, -11, -12, -13, -14)
+REPLACED = -15
 NPOS = 2**64 - 1
 ABI_VERSION = 0
 
@@ -86,8 +88,13 @@ class TruncatedError(MapFileError):
     """The file shrank under the mapping; the bytes asked for are gone."""
 
 
+class ReplacedError(MapFileError):
+    """The path now names another file or none; the mapping still shows the old one."""
+
+
 _ERRORS = {NOT_FOUND: NotFoundError, PERMISSION: PermissionDeniedError, EXISTS: ExistsError,
-           OUT_OF_BOUNDS: OutOfBoundsError, READ_ONLY: ReadOnlyError, TRUNCATED: TruncatedError}
+           OUT_OF_BOUNDS: OutOfBoundsError, READ_ONLY: ReadOnlyError, TRUNCATED: TruncatedError,
+           REPLACED: ReplacedError}
 
 
 class _Options(ctypes.Structure):
@@ -142,12 +149,14 @@ _SIGNATURES = {
     "mapfile_create": [ctypes.c_char_p, _u64, ctypes.POINTER(_handle)],
     "mapfile_open_or_create": [ctypes.c_char_p, _u64, ctypes.POINTER(_handle)],
     "mapfile_open_with": [ctypes.c_char_p, ctypes.POINTER(_Options), ctypes.POINTER(_handle)],
+    "mapfile_open_fd": [ctypes.c_int, ctypes.POINTER(_Options), ctypes.POINTER(_handle)],
     "mapfile_close": [_handle],
     "mapfile_slice": [_handle, _u64, _u64, ctypes.POINTER(ctypes.c_void_p)],
     "mapfile_slice_mut": [_handle, _u64, _u64, ctypes.POINTER(ctypes.c_void_p)],
     "mapfile_read": [_handle, _u64, ctypes.c_void_p, _size],
     "mapfile_write": [_handle, _u64, ctypes.c_char_p, _size],
     "mapfile_find": [_handle, _u64, ctypes.c_char_p, _size, ctypes.POINTER(_u64)],
+    "mapfile_rfind": [_handle, _u64, ctypes.c_char_p, _size, ctypes.POINTER(_u64)],
     "mapfile_count_byte": [_handle, _u64, _u64, ctypes.c_uint8, ctypes.POINTER(_u64)],
     "mapfile_flush": [_handle],
     "mapfile_flush_range": [_handle, _u64, _u64],
@@ -166,6 +175,10 @@ for _name, _arguments in _SIGNATURES.items():
     _function.restype = ctypes.c_int32
 library.mapfile_len.argtypes = [_handle]
 library.mapfile_len.restype = _u64
+library.mapfile_lost_from.argtypes = [_handle]
+library.mapfile_lost_from.restype = _u64
+library.mapfile_fd.argtypes = [_handle]
+library.mapfile_fd.restype = ctypes.c_int
 library.mapfile_options_init.argtypes = [ctypes.POINTER(_Options)]
 library.mapfile_options_init.restype = None
 library.mapfile_strerror.argtypes = [ctypes.c_int32]
@@ -197,6 +210,8 @@ PathLike = Union[str, bytes, os.PathLike]
 class MapFile:
     """A memory-mapped file (or a window of one).
 
+    path: a path, or an open descriptor (an int: mapped with mapfile_open_fd; the MapFile works
+    on its own duplicate, so the caller may close its descriptor).
     mode: "r" read-only, "r+" read-write (writes reach the file), "c" copy-on-write (private).
     offset/length: the window (length 0 = to the end of the file). create: None (the file must
     exist), "new" (must not exist) or "if_missing", with `size` bytes for a created file.
@@ -204,7 +219,7 @@ class MapFile:
     guard_raw makes views of truncated pages read zeros instead of raising SIGBUS.
     """
 
-    def __init__(self, path: PathLike, mode: str = "r", *, offset: int = 0, length: int = 0,
+    def __init__(self, path: Union[PathLike, int], mode: str = "r", *, offset: int = 0, length: int = 0,
                  create: Optional[str] = None, size: int = 0, max_len: int = 0,
                  populate: bool = False, guard_raw: bool = False):
         if mode not in MODES:
@@ -219,10 +234,14 @@ class MapFile:
         options.offset, options.len, options.max_len = offset, length, max_len
         options.create, options.create_size = dispositions[create], size
         handle = _handle()
-        _check(library.mapfile_open_with(os.fsencode(path), ctypes.byref(options), ctypes.byref(handle)))
+        if isinstance(path, int):
+            _check(library.mapfile_open_fd(path, ctypes.byref(options), ctypes.byref(handle)))
+            self.path = None
+        else:
+            _check(library.mapfile_open_with(os.fsencode(path), ctypes.byref(options), ctypes.byref(handle)))
+            self.path = os.fspath(path)
         self._handle: Optional[int] = handle.value
         self.mode = mode
-        self.path = os.fspath(path)
         self._views: list = []  # weak references to the ctypes arrays behind view()s
 
     @classmethod
@@ -328,6 +347,24 @@ class MapFile:
         position = _u64()
         _check(library.mapfile_find(self.handle, start, needle, len(needle), ctypes.byref(position)))
         return -1 if position.value == NPOS else position.value
+
+    def rfind(self, needle: bytes, end: Optional[int] = None) -> int:
+        """Offset of the last `needle` lying wholly before `end` (default: the end), or -1."""
+        needle = bytes(needle)
+        end = len(self) if end is None else end
+        position = _u64()
+        _check(library.mapfile_rfind(self.handle, end, needle, len(needle), ctypes.byref(position)))
+        return -1 if position.value == NPOS else position.value
+
+    def lost_from(self) -> Optional[int]:
+        """Offset of the first byte the library saw lost to truncation (a guarded call or a
+        guard_raw view reached it), or None. No system call: cheap enough for every line."""
+        lost = library.mapfile_lost_from(self.handle)
+        return None if lost == NPOS else lost
+
+    def fileno(self) -> int:
+        """The mapping's own descriptor (closed by close(); do not close it yourself)."""
+        return library.mapfile_fd(self.handle)
 
     def count(self, byte: Union[int, bytes], start: int = 0, end: Optional[int] = None) -> int:
         """How many bytes equal `byte` in [start, end)."""

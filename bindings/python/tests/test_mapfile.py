@@ -187,3 +187,43 @@ def test_python_mmap_dies_where_mapfile_survives(pattern_file, tmp_path):
                              capture_output=True, text=True)
     assert survive.returncode == 0, survive.stderr
     assert survive.stdout == "survived: mapfile_read\n"
+
+
+def test_open_descriptor_fileno_rfind_and_lost_from(pattern_file):
+    data = pattern_file.read_bytes()
+    fd = os.open(pattern_file, os.O_RDONLY)
+    try:
+        m = MapFile(fd, guard_raw=True)
+    finally:
+        os.close(fd)  # the MapFile keeps its own duplicate
+    with m:
+        assert m.path is None and len(m) == len(data)
+        own = m.fileno()
+        assert own >= 0 and os.fstat(own).st_ino == os.stat(pattern_file).st_ino
+        needle = data[5000:5004]
+        assert m.rfind(needle) == data.rfind(needle)
+        assert m.rfind(needle, 5003) == data.rfind(needle, 0, 5003)
+        assert m.rfind(b"\xff\xfe\xfd") == -1
+        assert m.lost_from() is None
+        view = m.view()
+        os.truncate(pattern_file, 4096 + 10)
+        assert view[8 * 4096] == 0  # guard_raw: zeros, and the loss is recorded
+        assert m.lost_from() == 4096 + 10
+        with pytest.raises(mapfile.TruncatedError):
+            m.rfind(needle)
+        del view
+        m.refresh()
+        assert m.lost_from() is None
+
+
+def test_check_raises_replaced_after_a_rename_over(tmp_path):
+    path = tmp_path / "config"
+    path.write_bytes(b"old")
+    with MapFile(path) as m:
+        m.check()
+        (tmp_path / "config.new").write_bytes(b"new!")
+        os.rename(tmp_path / "config.new", path)
+        with pytest.raises(mapfile.ReplacedError) as caught:
+            m.check()
+        assert caught.value.status == mapfile.REPLACED
+        assert m.read() == b"old"
