@@ -12,10 +12,44 @@ CFLAGS ?= -std=c99 $(C_WARNINGS) -O2
 LIBDIR := target/release
 BUILD := build/examples
 
-.PHONY: demo test bench lib clean
+.PHONY: demo test bench lib install uninstall clean
 
+# The version and soname major, from Cargo.toml (one home).
+VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
+MAJOR := $(firstword $(subst ., ,$(VERSION)))
+# `make install PREFIX=/usr/local` (DESTDIR honoured); INSTALL_LIBDIR / INSTALL_INCLUDEDIR are
+# relative to PREFIX (for example INSTALL_LIBDIR=lib64).
+PREFIX ?= /usr/local
+INSTALL_LIBDIR ?= lib
+INSTALL_INCLUDEDIR ?= include
+PC_FILL = sed -e 's|@PROJECT_VERSION@|$(VERSION)|' \
+	-e 's|@_mapfile_private_libs@|$(addprefix -l,$(shell cat cmake/static-system-libs.txt))|'
+
+# Builds the library, and the build tree's pkg-config file (the uninstalled variant:
+# PKG_CONFIG_PATH=$(CURDIR)/build/pkgconfig pkg-config --cflags --libs mapfile).
 lib:
 	cargo build --release
+	@mkdir -p build/pkgconfig
+	@$(PC_FILL) -e 's|@CMAKE_INSTALL_PREFIX@|$(CURDIR)|' -e 's|@CMAKE_INSTALL_LIBDIR@|$(LIBDIR)|' \
+		-e 's|@CMAKE_INSTALL_INCLUDEDIR@|include|' -e 's|@MAPFILE_PC_RPATH@|-Wl,-rpath,$${libdir} |' \
+		cmake/mapfile.pc.in > build/pkgconfig/mapfile-uninstalled.pc
+
+# The versioned library with its soname links, the static library, the header, mapfile.pc.
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/$(INSTALL_LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/$(INSTALL_INCLUDEDIR)
+	install -m 755 $(LIBDIR)/libmapfile.so $(DESTDIR)$(PREFIX)/$(INSTALL_LIBDIR)/libmapfile.so.$(VERSION)
+	ln -sf libmapfile.so.$(VERSION) $(DESTDIR)$(PREFIX)/$(INSTALL_LIBDIR)/libmapfile.so.$(MAJOR)
+	ln -sf libmapfile.so.$(MAJOR) $(DESTDIR)$(PREFIX)/$(INSTALL_LIBDIR)/libmapfile.so
+	install -m 644 $(LIBDIR)/libmapfile.a $(DESTDIR)$(PREFIX)/$(INSTALL_LIBDIR)/libmapfile.a
+	install -m 644 include/mapfile.h $(DESTDIR)$(PREFIX)/$(INSTALL_INCLUDEDIR)/mapfile.h
+	$(PC_FILL) -e 's|@CMAKE_INSTALL_PREFIX@|$(PREFIX)|' -e 's|@CMAKE_INSTALL_LIBDIR@|$(INSTALL_LIBDIR)|' \
+		-e 's|@CMAKE_INSTALL_INCLUDEDIR@|$(INSTALL_INCLUDEDIR)|' -e 's|@MAPFILE_PC_RPATH@||' \
+		cmake/mapfile.pc.in > $(DESTDIR)$(PREFIX)/$(INSTALL_LIBDIR)/pkgconfig/mapfile.pc
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(PREFIX)/$(INSTALL_LIBDIR)/,libmapfile.so.$(VERSION) \
+		libmapfile.so.$(MAJOR) libmapfile.so libmapfile.a pkgconfig/mapfile.pc) \
+		$(DESTDIR)$(PREFIX)/$(INSTALL_INCLUDEDIR)/mapfile.h
 
 $(BUILD)/%: examples-c/%.c include/mapfile.h lib
 	@mkdir -p $(BUILD)
@@ -37,6 +71,7 @@ test:
 		echo "SKIPPED: the valgrind memcheck runs: valgrind is not installed (apt-get install valgrind; .ci/run does)"; \
 	fi
 	scripts/test-sanitizers.sh
+	scripts/test-make-install.sh
 	@if command -v cmake >/dev/null 2>&1; then \
 		scripts/test-cmake-integration.sh; \
 	else \

@@ -355,6 +355,65 @@ static void open_close(void) {
     report("S4", "open + slice + touch + close", "us", median(ours, REPEATS), "open/fstat/mmap/munmap/close", median(raw, REPEATS), 0, 1.2, "<= 1.2x");
 }
 
+/* S10: a source tree's worth of small files (1,000 of 4-64 KiB), each opened by the program
+ * (legacy code holds the fd and fstat-checks it), mapped, touched, unmapped, closed. */
+enum { TREE_FILES = 1000 };
+static char tree_paths[TREE_FILES][64];
+
+static void make_tree(const char *dir) {
+    char tree[4096];
+    snprintf(tree, sizeof tree, "%s/tree", dir);
+    mkdir(tree, 0755);
+    static char content[64 * 1024];
+    for (size_t i = 0; i < sizeof content; i++) content[i] = (char)('a' + i % 26);
+    for (int i = 0; i < TREE_FILES; i++) {
+        snprintf(tree_paths[i], sizeof tree_paths[i], "%.40s/tree/f%04d.c", dir, i);
+        struct stat info;
+        size_t size = 4096 + (size_t)(i * 7919 % 61) * 1024; /* 4-64 KiB */
+        if (stat(tree_paths[i], &info) == 0 && (size_t)info.st_size == size) continue;
+        int fd = open(tree_paths[i], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || write(fd, content, size) != (ssize_t)size) die("writing the tree");
+        close(fd);
+    }
+}
+
+static void open_fd_tree(const char *dir) {
+    make_tree(dir);
+    double raw[REPEATS], ours[REPEATS];
+    mapfile_options options;
+    mapfile_options_init(&options);
+    for (int r = 0; r < REPEATS; r++) {
+        double t = now();
+        for (int i = 0; i < TREE_FILES; i++) {
+            int fd = open(tree_paths[i], O_RDONLY | O_CLOEXEC);
+            struct stat info;
+            if (fd < 0 || fstat(fd, &info) != 0) die("open");
+            char *bytes = mmap(NULL, (size_t)info.st_size, PROT_READ, MAP_SHARED, fd, 0);
+            if (bytes == MAP_FAILED) die("mmap");
+            sink += (uint8_t)bytes[info.st_size - 1];
+            munmap(bytes, (size_t)info.st_size);
+            close(fd);
+        }
+        raw[r] = (now() - t) * 1e6 / TREE_FILES;
+        t = now();
+        for (int i = 0; i < TREE_FILES; i++) {
+            int fd = open(tree_paths[i], O_RDONLY | O_CLOEXEC);
+            struct stat info;
+            if (fd < 0 || fstat(fd, &info) != 0) die("open");
+            mapfile_t *m = NULL;
+            const char *bytes = NULL;
+            size_t len = 0;
+            if (mapfile_open_fd(fd, &options, &m) != MAPFILE_OK) die(mapfile_last_error_message());
+            mapfile_chars(m, &bytes, &len);
+            sink += (uint8_t)bytes[len - 1];
+            mapfile_close(m);
+            close(fd);
+        }
+        ours[r] = (now() - t) * 1e6 / TREE_FILES;
+    }
+    report("S10", "open_fd + chars + touch + close, 1,000 files", "us", median(ours, REPEATS), "open/fstat/mmap/munmap/close", median(raw, REPEATS), 0, 1.1, "<= 1.1x");
+}
+
 static void writes(const char *dir) {
     enum { WRITE_SIZE = 256 << 20 };
     char path[4096];
@@ -489,6 +548,7 @@ int main(int argc, char **argv) {
     scans();
     random_reads();
     open_close();
+    open_fd_tree(argv[1]);
     writes(argv[1]);
     cold_scan();
     idle_flushers(argv[1]);

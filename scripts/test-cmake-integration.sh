@@ -10,24 +10,7 @@ work=${MAPFILE_INTEGRATION_DIR:-$root/build/integration}
 rm -rf "$work"
 mkdir -p "$work"
 prefix=$work/prefix
-passed=0
-failed=0
-
-step() { # step NAME COMMAND...: runs it, logs it, counts it
-  local name=$1
-  shift
-  if "$@" >"$work/$name.log" 2>&1; then
-    echo "ok $name"
-    passed=$((passed + 1))
-  else
-    echo "FAILED $name (log: $work/$name.log)"
-    tail -n 30 "$work/$name.log" | sed 's/^/    /'
-    failed=$((failed + 1))
-  fi
-}
-
-version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
-major=${version%%.*}
+. scripts/steps.sh
 
 step cmake_configure cmake -S . -B "$work/build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX="$prefix"
 step cmake_build cmake --build "$work/build" -j 2

@@ -376,3 +376,27 @@ fn example_follow_log() {
         "{diagnostics:?}"
     );
 }
+
+/// The porting recipe (docs/MIGRATION.md): several files, each opened by the program and mapped
+/// by descriptor, matching lines printed with their numbers; a directory among them is skipped
+/// by the program's own fstat check, as legacy scanners do.
+#[test]
+fn example_scan_fd() {
+    let dir = scratch_dir("ex-scan-fd");
+    let mut expected = String::new();
+    let mut args: Vec<std::ffi::OsString> = vec!["ERROR".into()];
+    for name in ["a.log", "b.log"] {
+        let path = dir.join(name);
+        let text = make_log(&path, 500 + name.len() * 100);
+        for (number, line) in String::from_utf8(text).unwrap().lines().enumerate() {
+            if line.contains("ERROR") {
+                expected.push_str(&format!("{}:{}:{line}\n", path.display(), number + 1));
+            }
+        }
+        args.push(path.into_os_string());
+    }
+    args.insert(2, dir.clone().into_os_string()); // not a regular file: skipped
+    let args: Vec<&dyn AsRef<std::ffi::OsStr>> = args.iter().map(|a| a as _).collect();
+    assert!(expected.lines().count() > 20);
+    assert_eq!(run("scan_fd", &args), expected);
+}

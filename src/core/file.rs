@@ -43,57 +43,58 @@ impl MappedFile {
         Ok((file, created, size))
     }
 
-    /// Works on a duplicate (close-on-exec) of the caller's open descriptor `fd`, which must
-    /// allow `mode`: O_RDONLY or O_RDWR for reading, O_RDWR for READ_WRITE (else PERMISSION,
-    /// errno EACCES). A negative or closed `fd` is INVALID_ARG. Returns the file and its size.
+    /// Works on a duplicate (close-on-exec) of the caller's open descriptor `fd`. A negative or
+    /// closed `fd` is INVALID_ARG. Whether its access mode allows the mapping's mode is left to
+    /// the kernel (mmap, pread) and explained by `access_denied` when it refuses: one system call
+    /// less per open. Returns the file and its size.
     pub(super) fn from_descriptor(fd: RawFd, mode: Mode) -> Result<(MappedFile, u64)> {
         let not_open = || Error::InvalidArgument(format!("fd {fd} is not an open file descriptor"));
         if fd < 0 {
             return Err(not_open());
         }
-        // SAFETY: F_GETFL reads the descriptor's flags; any integer is safe to ask about.
-        let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
-        if flags < 0 {
-            return Err(not_open());
-        }
-        let access = if flags & libc::O_PATH != 0 {
-            None
-        } else {
-            Some(flags & libc::O_ACCMODE)
-        };
-        let allowed = match (mode, access) {
-            (_, None) | (_, Some(libc::O_WRONLY)) => false,
-            (Mode::ReadWrite, Some(access)) => access == libc::O_RDWR,
-            _ => true,
-        };
-        if !allowed {
-            let opened = match access {
-                None => "O_PATH",
-                Some(libc::O_WRONLY) => "O_WRONLY",
-                Some(libc::O_RDONLY) => "O_RDONLY",
-                Some(_) => "O_RDWR",
-            };
-            let needs = if mode == Mode::ReadWrite {
-                "O_RDWR"
-            } else {
-                "O_RDONLY or O_RDWR"
-            };
-            return Err(Error::os(
-                format!(
-                    "fd {fd} is open {opened}; mode {} needs {needs}",
-                    mode.name()
-                ),
-                io::Error::from_raw_os_error(libc::EACCES),
-            ));
-        }
-        // SAFETY: duplicates an open descriptor; the new one is owned by nobody else.
+        // SAFETY: duplicates a descriptor (fails with EBADF when it is not open); the new one is
+        // owned by nobody else.
         let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 0) };
         if copy < 0 {
-            return Err(Error::last_os(format!("duplicating fd {fd}")));
+            let error = io::Error::last_os_error();
+            if error.raw_os_error() == Some(libc::EBADF) {
+                return Err(not_open());
+            }
+            return Err(Error::os(format!("duplicating fd {fd}"), error));
         }
         // SAFETY: `copy` was just created and is ours alone.
         let file = unsafe { File::from_raw_fd(copy) };
         MappedFile::adopt(file, Origin::Descriptor(fd), mode, true)
+    }
+
+    /// PERMISSION (errno EACCES) when `fd`'s access mode does not allow `mode`: O_RDONLY or
+    /// O_RDWR for reading, O_RDWR for READ_WRITE; O_PATH allows nothing. None when it does (or
+    /// the flags cannot be read).
+    pub(super) fn access_denied(fd: RawFd, mode: Mode) -> Option<Error> {
+        // SAFETY: F_GETFL reads the descriptor's flags; any integer is safe to ask about.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+        if flags < 0 {
+            return None;
+        }
+        let opened = match flags & libc::O_ACCMODE {
+            _ if flags & libc::O_PATH != 0 => "O_PATH",
+            libc::O_RDWR => return None,
+            libc::O_RDONLY if mode != Mode::ReadWrite => return None,
+            libc::O_RDONLY => "O_RDONLY",
+            _ => "O_WRONLY",
+        };
+        let needs = if mode == Mode::ReadWrite {
+            "O_RDWR"
+        } else {
+            "O_RDONLY or O_RDWR"
+        };
+        Some(Error::os(
+            format!(
+                "fd {fd} is open {opened}; mode {} needs {needs}",
+                mode.name()
+            ),
+            io::Error::from_raw_os_error(libc::EACCES),
+        ))
     }
 
     /// Checks that `file` is a regular file and records its identity; a pseudo-file (procfs,

@@ -64,8 +64,21 @@ impl Mapping {
         let mut options = options.clone();
         options.disposition = Disposition::OpenExisting;
         let options = Mapping::admit(&options)?;
-        let (file, size) = MappedFile::from_descriptor(fd, options.mode)?;
-        Mapping::map(file, false, size, options)
+        let mode = options.mode;
+        // The kernel checks the fd's access mode (EACCES from mmap, EBADF from mmap or pread);
+        // a refusal is explained. A reservation (max_len) may map none of the file at open, so
+        // it asks first.
+        if options.max_len != 0 {
+            if let Some(denied) = MappedFile::access_denied(fd, mode) {
+                return Err(denied);
+            }
+        }
+        let explain = |error: Error| match error.errno() {
+            libc::EACCES | libc::EBADF => MappedFile::access_denied(fd, mode).unwrap_or(error),
+            _ => error,
+        };
+        let (file, size) = MappedFile::from_descriptor(fd, mode).map_err(explain)?;
+        Mapping::map(file, false, size, options).map_err(explain)
     }
 
     /// Settles the SIGBUS mode, refuses what the options cannot combine, and gives the mapping
