@@ -502,7 +502,10 @@ uint32_t mapfile_abi_version(void);
  *              releases it with mapfile_close.
  * @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG (path or out NULL); MAPFILE_ERR_INVALID_ARG (unknown
  *         mode); MAPFILE_ERR_NOT_FOUND; MAPFILE_ERR_PERMISSION; MAPFILE_ERR_UNSUPPORTED (not a
- *         regular file); MAPFILE_ERR_NO_MEMORY; MAPFILE_ERR_IO. An empty file opens with length 0.
+ *         regular file, or READ_WRITE on a pseudo-file); MAPFILE_ERR_NO_MEMORY; MAPFILE_ERR_IO.
+ *         An empty file opens with length 0. A regular file that reports size 0 but has content
+ *         (procfs, sysfs) opens READ_ONLY or COPY_ON_WRITE as a private snapshot of its content,
+ *         read at open (the length is what was read).
  * Thread safety: may be called from any thread.
  * @ingroup lifecycle
  */
@@ -960,7 +963,8 @@ mapfile_status mapfile_resize(struct mapfile_t *m, uint64_t new_len);
  * never faults) or once a guarded operation hit lost bytes, until mapfile_refresh adopts the new
  * length; else MAPFILE_ERR_REPLACED once the path the handle was opened by names another file or
  * none (renamed over, deleted): the mapping still shows the old file, reopen the path for the new
- * one. One fstat per call, and one stat of the path for a handle opened by path.
+ * one. One fstat per call, and one stat of the path for a handle opened by path (the path as it
+ * was given: a relative one is looked up from the current directory of the moment).
  *
  * @param[in] m The handle.
  * @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_TRUNCATED; MAPFILE_ERR_REPLACED;

@@ -36,7 +36,10 @@ fn open_common(
 ///              releases it with mapfile_close.
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG (path or out NULL); MAPFILE_ERR_INVALID_ARG (unknown
 ///         mode); MAPFILE_ERR_NOT_FOUND; MAPFILE_ERR_PERMISSION; MAPFILE_ERR_UNSUPPORTED (not a
-///         regular file); MAPFILE_ERR_NO_MEMORY; MAPFILE_ERR_IO. An empty file opens with length 0.
+///         regular file, or READ_WRITE on a pseudo-file); MAPFILE_ERR_NO_MEMORY; MAPFILE_ERR_IO.
+///         An empty file opens with length 0. A regular file that reports size 0 but has content
+///         (procfs, sysfs) opens READ_ONLY or COPY_ON_WRITE as a private snapshot of its content,
+///         read at open (the length is what was read).
 /// Thread safety: may be called from any thread.
 /// @ingroup lifecycle
 #[no_mangle]

@@ -38,7 +38,8 @@ pub extern "C" fn mapfile_resize(m: *mut mapfile_t, new_len: u64) -> mapfile_sta
 /// never faults) or once a guarded operation hit lost bytes, until mapfile_refresh adopts the new
 /// length; else MAPFILE_ERR_REPLACED once the path the handle was opened by names another file or
 /// none (renamed over, deleted): the mapping still shows the old file, reopen the path for the new
-/// one. One fstat per call, and one stat of the path for a handle opened by path.
+/// one. One fstat per call, and one stat of the path for a handle opened by path (the path as it
+/// was given: a relative one is looked up from the current directory of the moment).
 ///
 /// @param[in] m The handle.
 /// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_TRUNCATED; MAPFILE_ERR_REPLACED;
