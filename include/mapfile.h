@@ -448,6 +448,12 @@ typedef struct mapfile_options {
  */
 #define MAPFILE_ERR_REPLACED (-15)
 
+/**
+ * `mapfile_atomic_u32_wait`: the timeout passed before a wake-up.
+ * @ingroup errors
+ */
+#define MAPFILE_ERR_TIMED_OUT (-16)
+
 #ifdef __cplusplus
 extern "C" {
 #endif /* __cplusplus */
@@ -1149,6 +1155,49 @@ mapfile_status mapfile_atomic_u32_compare_exchange(struct mapfile_t *m,
                                                    uint32_t expected,
                                                    uint32_t desired,
                                                    uint32_t *out_actual);
+
+/**
+ * Futex wait on the 4-byte value at window `offset` (file position a multiple of 4): returns
+ * MAPFILE_OK at once if the value differs from `expected`; else sleeps until a
+ * mapfile_atomic_u32_wake on the same bytes (MAPFILE_OK), until `timeout_ns` nanoseconds pass
+ * (MAPFILE_ERR_TIMED_OUT; UINT64_MAX = no timeout), or until a signal (MAPFILE_OK: re-check the
+ * value, as with every futex; spurious wake-ups are possible). On READ_ONLY and READ_WRITE
+ * mappings (shared) it works across processes: anyone mapping the same file bytes, or the same
+ * memfd, can wake it; on COPY_ON_WRITE within the process. The handle is not busy while it
+ * sleeps: resize and refresh proceed.
+ *
+ * @param[in] m The handle.
+ * @param[in] offset Window offset of the value; its file position must be a multiple of 4.
+ * @param[in] expected The value to sleep on.
+ * @param[in] timeout_ns Relative timeout in nanoseconds; UINT64_MAX waits without one.
+ * @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_OUT_OF_BOUNDS; MAPFILE_ERR_MISALIGNED;
+ *         MAPFILE_ERR_TIMED_OUT (errno ETIMEDOUT); MAPFILE_ERR_TRUNCATED; MAPFILE_ERR_UNSUPPORTED
+ *         (MAPFILE_SIGBUS_OFF).
+ * Thread safety: any thread, any process; close must not run while it sleeps.
+ * @ingroup atomics
+ */
+mapfile_status mapfile_atomic_u32_wait(const struct mapfile_t *m,
+                                       uint64_t offset,
+                                       uint32_t expected,
+                                       uint64_t timeout_ns);
+
+/**
+ * Wakes up to `count` threads or processes sleeping in mapfile_atomic_u32_wait on the 4-byte
+ * value at window `offset` (UINT32_MAX = all). Does not change the value: store first, then wake.
+ *
+ * @param[in] m The handle.
+ * @param[in] offset Window offset of the value; its file position must be a multiple of 4.
+ * @param[in] count How many waiters to wake at most.
+ * @param[out] out_woken Receives how many were woken; may be NULL.
+ * @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG (m); MAPFILE_ERR_OUT_OF_BOUNDS; MAPFILE_ERR_MISALIGNED;
+ *         MAPFILE_ERR_TRUNCATED; MAPFILE_ERR_UNSUPPORTED (MAPFILE_SIGBUS_OFF).
+ * Thread safety: any thread, any process.
+ * @ingroup atomics
+ */
+mapfile_status mapfile_atomic_u32_wake(struct mapfile_t *m,
+                                       uint64_t offset,
+                                       uint32_t count,
+                                       uint32_t *out_woken);
 
 /**
  * Chooses who answers SIGBUS. Call it before the first mapping is opened; afterwards only the

@@ -114,3 +114,65 @@ fn check(access: &Guarded<'_>, offset: u64, width: u64, mutating: bool) -> Resul
     }
     Ok(())
 }
+
+/// Where a futex operation works: the address of the u32 at window `offset` (checked as every
+/// atomic: range, alignment, a route through the mapping), and whether the mapping is private
+/// (then the futex is process-private; shared mappings use the shared futex, so other processes
+/// mapping the file wake and are woken).
+pub(super) fn futex_word(access: &Guarded<'_>, offset: u64) -> Result<(*mut u32, bool)> {
+    check(access, offset, 4, false)?;
+    let file_end = access.options.offset + offset + 4;
+    if access.view.region.guard.lost_from() < file_end {
+        return Err(access.loss_error());
+    }
+    Ok((
+        access.view.at(offset).cast(),
+        access.options.mode == super::options::Mode::CopyOnWrite,
+    ))
+}
+
+/// FUTEX_WAIT on `word` while it holds `expected`: Ok(()) when woken, when the value differs or
+/// on a signal (callers re-check, as with every futex); TimedOut after `timeout_ns`
+/// (u64::MAX = never). EFAULT (the page is gone: the file shrank) is TRUNCATED.
+pub(super) fn futex_wait(
+    word: *mut u32,
+    private: bool,
+    expected: u32,
+    timeout_ns: u64,
+) -> Result<()> {
+    let timeout = (timeout_ns != u64::MAX).then_some(libc::timespec {
+        tv_sec: (timeout_ns / 1_000_000_000) as libc::time_t,
+        tv_nsec: (timeout_ns % 1_000_000_000) as libc::c_long,
+    });
+    let timeout_ptr = timeout
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    let operation = libc::FUTEX_WAIT | if private { libc::FUTEX_PRIVATE_FLAG } else { 0 };
+    // SAFETY: `word` is a mapped, aligned u32 of a live mapping (regions stay mapped until
+    // close); the kernel reads it atomically and fails with EFAULT rather than faulting.
+    let done = unsafe { libc::syscall(libc::SYS_futex, word, operation, expected, timeout_ptr) };
+    if done == 0 {
+        return Ok(());
+    }
+    let error = std::io::Error::last_os_error();
+    match error.raw_os_error() {
+        Some(libc::EAGAIN) | Some(libc::EINTR) => Ok(()),
+        Some(libc::ETIMEDOUT) => Err(Error::TimedOut(timeout_ns)),
+        Some(libc::EFAULT) => Err(Error::Truncated {
+            detail: "the page of the futex word is no longer in the file".into(),
+        }),
+        _ => Err(Error::os("futex wait", error)),
+    }
+}
+
+/// FUTEX_WAKE of up to `count` waiters on `word` (u32::MAX = all); how many were woken.
+pub(super) fn futex_wake(word: *mut u32, private: bool, count: u32) -> Result<u32> {
+    let operation = libc::FUTEX_WAKE | if private { libc::FUTEX_PRIVATE_FLAG } else { 0 };
+    let count = count.min(i32::MAX as u32) as libc::c_int;
+    // SAFETY: as in `futex_wait`; FUTEX_WAKE does not read the word.
+    let woken = unsafe { libc::syscall(libc::SYS_futex, word, operation, count) };
+    if woken < 0 {
+        return Err(Error::last_os("futex wake"));
+    }
+    Ok(woken as u32)
+}

@@ -14,6 +14,7 @@ pub enum ErrorKind {
     ReadOnly,
     Truncated,
     Replaced,
+    TimedOut,
     Misaligned,
     NoMemory,
     NoSpace,
@@ -43,6 +44,9 @@ pub enum Error {
 
     #[error("the file shrank under the mapping: {detail}")]
     Truncated { detail: String },
+
+    #[error("timed out after {0} ns")]
+    TimedOut(u64),
 
     #[error("the path no longer names the mapped file: {detail}")]
     Replaced { detail: String },
@@ -106,6 +110,7 @@ impl Error {
             Error::ReadOnly { .. } => ErrorKind::ReadOnly,
             Error::Truncated { .. } => ErrorKind::Truncated,
             Error::Replaced { .. } => ErrorKind::Replaced,
+            Error::TimedOut(_) => ErrorKind::TimedOut,
             Error::Misaligned { .. } => ErrorKind::Misaligned,
             Error::Unsupported(_) => ErrorKind::Unsupported,
             Error::Internal(_) => ErrorKind::Internal,
@@ -124,6 +129,7 @@ impl Error {
             Error::ReadOnly { .. } => libc::EBADF,
             Error::Truncated { .. } => libc::EFAULT,
             Error::Replaced { .. } => libc::ESTALE,
+            Error::TimedOut(_) => libc::ETIMEDOUT,
             Error::Unsupported(_) => libc::ENOTSUP,
             Error::Internal(_) => libc::EIO,
             Error::GaveUp(_) => libc::EAGAIN,

@@ -327,6 +327,26 @@ impl Mapping {
         result
     }
 
+    /// Futex wait on the u32 at window `offset` while it holds `expected` (see
+    /// `atomics::futex_wait`). The grace mark is dropped before sleeping, so a resize or refresh
+    /// never waits for a sleeper (the word's address stays mapped until close).
+    pub fn atomic_u32_wait(&self, offset: u64, expected: u32, timeout_ns: u64) -> Result<()> {
+        let (word, private) = {
+            let (_reading, access) = self.guarded();
+            atomics::futex_word(&access, offset)?
+        };
+        atomics::futex_wait(word, private, expected, timeout_ns)
+    }
+
+    /// Wakes up to `count` waiters on the u32 at window `offset`; how many were woken.
+    pub fn atomic_u32_wake(&self, offset: u64, count: u32) -> Result<u32> {
+        let (word, private) = {
+            let (_reading, access) = self.guarded();
+            atomics::futex_word(&access, offset)?
+        };
+        atomics::futex_wake(word, private, count)
+    }
+
     /// Runs the flush policy after a successful write (best effort: a failure stays visible to
     /// the next explicit flush, which repeats the msync and reports it).
     #[inline]

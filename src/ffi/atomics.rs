@@ -234,3 +234,61 @@ pub extern "C" fn mapfile_atomic_u32_compare_exchange(
         Some("out_actual"),
     )
 }
+
+/// Futex wait on the 4-byte value at window `offset` (file position a multiple of 4): returns
+/// MAPFILE_OK at once if the value differs from `expected`; else sleeps until a
+/// mapfile_atomic_u32_wake on the same bytes (MAPFILE_OK), until `timeout_ns` nanoseconds pass
+/// (MAPFILE_ERR_TIMED_OUT; UINT64_MAX = no timeout), or until a signal (MAPFILE_OK: re-check the
+/// value, as with every futex; spurious wake-ups are possible). On READ_ONLY and READ_WRITE
+/// mappings (shared) it works across processes: anyone mapping the same file bytes, or the same
+/// memfd, can wake it; on COPY_ON_WRITE within the process. The handle is not busy while it
+/// sleeps: resize and refresh proceed.
+///
+/// @param[in] m The handle.
+/// @param[in] offset Window offset of the value; its file position must be a multiple of 4.
+/// @param[in] expected The value to sleep on.
+/// @param[in] timeout_ns Relative timeout in nanoseconds; UINT64_MAX waits without one.
+/// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG; MAPFILE_ERR_OUT_OF_BOUNDS; MAPFILE_ERR_MISALIGNED;
+///         MAPFILE_ERR_TIMED_OUT (errno ETIMEDOUT); MAPFILE_ERR_TRUNCATED; MAPFILE_ERR_UNSUPPORTED
+///         (MAPFILE_SIGBUS_OFF).
+/// Thread safety: any thread, any process; close must not run while it sleeps.
+/// @ingroup atomics
+#[no_mangle]
+pub extern "C" fn mapfile_atomic_u32_wait(
+    m: *const mapfile_t,
+    offset: u64,
+    expected: u32,
+    timeout_ns: u64,
+) -> mapfile_status {
+    on(this_function!(), m, |mapping| {
+        Ok(mapping.atomic_u32_wait(offset, expected, timeout_ns)?)
+    })
+}
+
+/// Wakes up to `count` threads or processes sleeping in mapfile_atomic_u32_wait on the 4-byte
+/// value at window `offset` (UINT32_MAX = all). Does not change the value: store first, then wake.
+///
+/// @param[in] m The handle.
+/// @param[in] offset Window offset of the value; its file position must be a multiple of 4.
+/// @param[in] count How many waiters to wake at most.
+/// @param[out] out_woken Receives how many were woken; may be NULL.
+/// @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG (m); MAPFILE_ERR_OUT_OF_BOUNDS; MAPFILE_ERR_MISALIGNED;
+///         MAPFILE_ERR_TRUNCATED; MAPFILE_ERR_UNSUPPORTED (MAPFILE_SIGBUS_OFF).
+/// Thread safety: any thread, any process.
+/// @ingroup atomics
+#[no_mangle]
+pub extern "C" fn mapfile_atomic_u32_wake(
+    m: *mut mapfile_t,
+    offset: u64,
+    count: u32,
+    out_woken: *mut u32,
+) -> mapfile_status {
+    on(this_function!(), m, |mapping| {
+        let woken = mapping.atomic_u32_wake(offset, count)?;
+        if !out_woken.is_null() {
+            // SAFETY: non-null out pointer from the caller.
+            unsafe { *out_woken = woken };
+        }
+        Ok(())
+    })
+}

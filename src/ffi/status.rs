@@ -59,6 +59,9 @@ pub const MAPFILE_ERR_INTERNAL: mapfile_status = -14;
 /// over, deleted); the mapping still shows the old file. (TRUNCATED wins when both hold.)
 /// @ingroup errors
 pub const MAPFILE_ERR_REPLACED: mapfile_status = -15;
+/// `mapfile_atomic_u32_wait`: the timeout passed before a wake-up.
+/// @ingroup errors
+pub const MAPFILE_ERR_TIMED_OUT: mapfile_status = -16;
 
 /// A failure at the C boundary: the core's errors plus the one only C has.
 #[derive(Debug)]
@@ -90,6 +93,7 @@ pub fn status_of_kind(kind: ErrorKind) -> mapfile_status {
         ErrorKind::Io => MAPFILE_ERR_IO,
         ErrorKind::Internal => MAPFILE_ERR_INTERNAL,
         ErrorKind::Replaced => MAPFILE_ERR_REPLACED,
+        ErrorKind::TimedOut => MAPFILE_ERR_TIMED_OUT,
     }
 }
 
@@ -172,6 +176,7 @@ pub fn describe(code: mapfile_status) -> &'static str {
         MAPFILE_ERR_UNSUPPORTED => "not supported for this file or on this platform\0",
         MAPFILE_ERR_IO => "input/output error\0",
         MAPFILE_ERR_INTERNAL => "internal error in libmapfile (please report it)\0",
+        MAPFILE_ERR_TIMED_OUT => "timed out\0",
         MAPFILE_ERR_REPLACED => {
             "the path now names another file or none; the mapping shows the old one\0"
         }
