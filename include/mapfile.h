@@ -604,9 +604,7 @@ mapfile_status mapfile_open_with(const char *path,
  * Thread safety: may be called from any thread.
  * @ingroup lifecycle
  */
-mapfile_status mapfile_open_fd(int32_t fd,
-                               const struct mapfile_options *opts,
-                               struct mapfile_t **out);
+mapfile_status mapfile_open_fd(int fd, const struct mapfile_options *opts, struct mapfile_t **out);
 
 /**
  * The handle's own descriptor (a duplicate made at open; for mapfile_open_fd not the caller's),
@@ -617,7 +615,7 @@ mapfile_status mapfile_open_fd(int32_t fd,
  * Thread safety: may be called concurrently with every call but mapfile_close.
  * @ingroup lifecycle
  */
-int32_t mapfile_fd(const struct mapfile_t *m);
+int mapfile_fd(const struct mapfile_t *m);
 
 /**
  * Unmaps and closes. A READ_WRITE mapping that was written (or that handed out a writable pointer)
@@ -1020,7 +1018,7 @@ uint64_t mapfile_lost_from(const struct mapfile_t *m);
  * Thread safety: may be called concurrently with every call but mapfile_close.
  * @ingroup size
  */
-mapfile_status mapfile_watch_fd(struct mapfile_t *m, int32_t *out_fd);
+mapfile_status mapfile_watch_fd(struct mapfile_t *m, int *out_fd);
 
 /**
  * Drains the watch descriptor without blocking and says what changed since the previous ack:

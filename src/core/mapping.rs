@@ -331,20 +331,20 @@ impl Mapping {
     /// `atomics::futex_wait`). The grace mark is dropped before sleeping, so a resize or refresh
     /// never waits for a sleeper (the word's address stays mapped until close).
     pub fn atomic_u32_wait(&self, offset: u64, expected: u32, timeout_ns: u64) -> Result<()> {
-        let (word, private) = {
-            let (_reading, access) = self.guarded();
-            atomics::futex_word(&access, offset)?
-        };
+        let (word, private) = self.futex_word(offset)?;
         atomics::futex_wait(word, private, expected, timeout_ns)
     }
 
     /// Wakes up to `count` waiters on the u32 at window `offset`; how many were woken.
     pub fn atomic_u32_wake(&self, offset: u64, count: u32) -> Result<u32> {
-        let (word, private) = {
-            let (_reading, access) = self.guarded();
-            atomics::futex_word(&access, offset)?
-        };
+        let (word, private) = self.futex_word(offset)?;
         atomics::futex_wake(word, private, count)
+    }
+
+    /// The checked futex word at `offset` (see `atomics::futex_word`); the grace mark ends here.
+    fn futex_word(&self, offset: u64) -> Result<(*mut u32, bool)> {
+        let (_reading, access) = self.guarded();
+        atomics::futex_word(&access, offset)
     }
 
     /// Runs the flush policy after a successful write (best effort: a failure stays visible to

@@ -2,7 +2,7 @@
 
 use std::ffi::{c_char, c_void};
 
-use super::boundary::{non_null, on, this_function, FunctionName};
+use super::boundary::{non_null, on, this_function, value_of, FunctionName};
 use super::status::mapfile_status;
 use super::types::mapfile_t;
 use crate::core::{check_range, Error, Mapping};
@@ -15,15 +15,7 @@ use crate::core::{check_range, Error, Mapping};
 /// @ingroup access
 #[no_mangle]
 pub extern "C" fn mapfile_len(m: *const mapfile_t) -> u64 {
-    let mut len = 0;
-    // NULL stays 0 without a message: the documented answer, not a failure.
-    if !m.is_null() {
-        on(this_function!(), m, |mapping| {
-            len = mapping.len();
-            Ok(())
-        });
-    }
-    len
+    value_of(this_function!(), m, 0, |mapping| mapping.len())
 }
 
 /// Zero-copy access: `*out` receives a pointer to byte `offset` of the window, valid for `len`

@@ -80,6 +80,26 @@ fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
     format!("caught a panic: {detail}")
 }
 
+/// For the queries that return a value instead of a status (mapfile_len, mapfile_fd,
+/// mapfile_lost_from): `get(mapping)`, or `default` for NULL (the documented answer, without a
+/// message) and for a poisoned handle (whose message `on` writes).
+#[inline(always)]
+pub fn value_of<T>(
+    function: FunctionName,
+    m: *const mapfile_t,
+    default: T,
+    get: impl FnOnce(&Mapping) -> T,
+) -> T {
+    let mut value = default;
+    if !m.is_null() {
+        on(function, m, |mapping| {
+            value = get(mapping);
+            Ok(())
+        });
+    }
+    value
+}
+
 /// Fails with NULL_ARG unless `pointer` is non-null.
 pub fn non_null<T>(pointer: *const T, name: &'static str) -> Result<(), Failure> {
     if pointer.is_null() {

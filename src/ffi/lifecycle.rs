@@ -1,8 +1,9 @@
 //! Opening, creating and closing mappings; options; version.
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_int};
+use std::sync::Arc;
 
-use super::boundary::{boundary, non_null, on, this_function, FunctionName};
+use super::boundary::{boundary, non_null, this_function, value_of, FunctionName};
 use super::convert::{mode_from_c, options_from_c, path_from_c};
 use super::handle::{into_handle, take};
 use super::status::{mapfile_status, Failure};
@@ -21,11 +22,15 @@ fn open_common(
         non_null(out, "out")?;
         let options = options()?;
         // SAFETY: non-null C string from the caller.
-        let mapping = Mapping::open(unsafe { path_from_c(path) }, &options)?;
-        // SAFETY: `out` is non-null and points to writable storage for a pointer.
-        unsafe { *out = into_handle(mapping) };
+        publish(out, Mapping::open(unsafe { path_from_c(path) }, &options)?);
         Ok(())
     })
+}
+
+/// Hands a new mapping to the caller through `out` (checked non-null before the open).
+fn publish(out: *mut *mut mapfile_t, mapping: Arc<Mapping>) {
+    // SAFETY: `out` is non-null and points to writable storage for a pointer.
+    unsafe { *out = into_handle(mapping) };
 }
 
 /// Opens an existing file and maps all of it.
@@ -181,7 +186,7 @@ pub extern "C" fn mapfile_open_with(
 /// @ingroup lifecycle
 #[no_mangle]
 pub extern "C" fn mapfile_open_fd(
-    fd: i32,
+    fd: c_int,
     opts: *const mapfile_options,
     out: *mut *mut mapfile_t,
 ) -> mapfile_status {
@@ -190,9 +195,7 @@ pub extern "C" fn mapfile_open_fd(
         non_null(out, "out")?;
         // SAFETY: non-null, and the caller provides a readable mapfile_options.
         let options = options_from_c(unsafe { &*opts })?;
-        let mapping = Mapping::open_descriptor(fd, &options)?;
-        // SAFETY: `out` is non-null and points to writable storage for a pointer.
-        unsafe { *out = into_handle(mapping) };
+        publish(out, Mapping::open_descriptor(fd, &options)?);
         Ok(())
     })
 }
@@ -205,15 +208,8 @@ pub extern "C" fn mapfile_open_fd(
 /// Thread safety: may be called concurrently with every call but mapfile_close.
 /// @ingroup lifecycle
 #[no_mangle]
-pub extern "C" fn mapfile_fd(m: *const mapfile_t) -> i32 {
-    let mut fd = -1;
-    if !m.is_null() {
-        on(this_function!(), m, |mapping| {
-            fd = mapping.fd();
-            Ok(())
-        });
-    }
-    fd
+pub extern "C" fn mapfile_fd(m: *const mapfile_t) -> c_int {
+    value_of(this_function!(), m, -1, |mapping| mapping.fd())
 }
 
 /// Unmaps and closes. A READ_WRITE mapping that was written (or that handed out a writable pointer)

@@ -1,6 +1,8 @@
 //! Size, truncation and change: resize, check, lost_from, refresh, the change watch.
 
-use super::boundary::{non_null, on, this_function};
+use std::ffi::c_int;
+
+use super::boundary::{non_null, on, this_function, value_of};
 use super::status::mapfile_status;
 use super::types::{
     mapfile_t, MAPFILE_CHANGE_GREW, MAPFILE_CHANGE_MODIFIED, MAPFILE_CHANGE_REPLACED,
@@ -75,14 +77,9 @@ pub extern "C" fn mapfile_refresh(m: *mut mapfile_t) -> mapfile_status {
 /// @ingroup size
 #[no_mangle]
 pub extern "C" fn mapfile_lost_from(m: *const mapfile_t) -> u64 {
-    let mut lost = MAPFILE_NPOS;
-    if !m.is_null() {
-        on(this_function!(), m, |mapping| {
-            lost = mapping.lost_from().unwrap_or(MAPFILE_NPOS);
-            Ok(())
-        });
-    }
-    lost
+    value_of(this_function!(), m, MAPFILE_NPOS, |mapping| {
+        mapping.lost_from().unwrap_or(MAPFILE_NPOS)
+    })
 }
 
 /// A descriptor for the program's poll/epoll/select loop that becomes readable when the file
@@ -99,7 +96,7 @@ pub extern "C" fn mapfile_lost_from(m: *const mapfile_t) -> u64 {
 /// Thread safety: may be called concurrently with every call but mapfile_close.
 /// @ingroup size
 #[no_mangle]
-pub extern "C" fn mapfile_watch_fd(m: *mut mapfile_t, out_fd: *mut i32) -> mapfile_status {
+pub extern "C" fn mapfile_watch_fd(m: *mut mapfile_t, out_fd: *mut c_int) -> mapfile_status {
     on(this_function!(), m, |mapping| {
         non_null(out_fd, "out_fd")?;
         let fd = mapping.watch_fd()?;
