@@ -395,8 +395,27 @@ fn example_scan_fd() {
         }
         args.push(path.into_os_string());
     }
+    // A last line without its newline is printed whole (the window's last byte counts).
+    let unterminated = dir.join("c.log");
+    std::fs::write(&unterminated, "first\nlast line, ERROR without a newline").unwrap();
+    expected.push_str(&format!(
+        "{}:2:last line, ERROR without a newline\n",
+        unterminated.display()
+    ));
+    args.push(unterminated.into_os_string());
     args.insert(2, dir.clone().into_os_string()); // not a regular file: skipped
-    let args: Vec<&dyn AsRef<std::ffi::OsStr>> = args.iter().map(|a| a as _).collect();
+    let arguments: Vec<&dyn AsRef<std::ffi::OsStr>> = args.iter().map(|a| a as _).collect();
     assert!(expected.lines().count() > 20);
-    assert_eq!(run("scan_fd", &args), expected);
+    assert_eq!(run("scan_fd", &arguments), expected);
+    // The first bytes of a file count too: the lines of the first ten seconds.
+    let first = dir.join("a.log");
+    let text = std::fs::read_to_string(&first).unwrap();
+    let expected: String = text
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| line.contains("2026-11-22T10:00:0"))
+        .map(|(number, line)| format!("{}:{}:{line}\n", first.display(), number + 1))
+        .collect();
+    assert!(expected.starts_with(&format!("{}:1:2026", first.display())));
+    assert_eq!(run("scan_fd", &[&"2026-11-22T10:00:0", &first]), expected);
 }
