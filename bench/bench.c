@@ -1,4 +1,4 @@
-/* The benchmark of PERFORMANCE.md: every scenario (S1-S9) and its peers measured side by side in
+/* The benchmark of PERFORMANCE.md: every scenario (S1-S13) and its peers measured side by side in
  * ONE process, each repeated, medians compared as ratios (absolute times drift between runs on
  * shared machines; ratios measured in the same run do not).
  *
@@ -16,7 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <linux/futex.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -355,6 +358,112 @@ static void open_close(void) {
     report("S4", "open + slice + touch + close", "us", median(ours, REPEATS), "open/fstat/mmap/munmap/close", median(raw, REPEATS), 0, 1.2, "<= 1.2x");
 }
 
+/* S13: the same random reads on a memfd sealed against shrinking (it cannot lose a page, so the
+ * guarded call skips the guard) and on the file mapping (S3). */
+static void sealed_reads(void) {
+    mapfile_t *file = ours_open(), *memory = NULL;
+    if (mapfile_open_memfd("bench", data_size, 0, &memory) != MAPFILE_OK) die("mapfile_open_memfd");
+    const uint8_t *bytes = NULL;
+    uint8_t *into = NULL;
+    if (mapfile_slice(file, 0, data_size, &bytes) != MAPFILE_OK ||
+        mapfile_slice_mut(memory, 0, data_size, &into) != MAPFILE_OK)
+        die("slices");
+    memcpy(into, bytes, data_size);
+    double sealed[REPEATS], plain[REPEATS];
+    for (int r = 0; r < REPEATS; r++) {
+        struct reader a = {memory, NULL, 0}, b = {file, NULL, 0};
+        guarded_random_reads(&a);
+        guarded_random_reads(&b);
+        sealed[r] = a.ns_per_read;
+        plain[r] = b.ns_per_read;
+    }
+    report("S13", "2M random 8-byte mapfile_read, sealed memfd", "ns/op", median(sealed, REPEATS),
+           "the same on a file mapping", median(plain, REPEATS), 0, 1.0, "(info)");
+    mapfile_close(memory);
+    mapfile_close(file);
+}
+
+/* S11: a cross-process ping-pong through one word of shared memory: the parent writes an odd
+ * value and wakes, the child answers with the next even one; each side sleeps in the futex while
+ * it is the other's turn. Ours: anonymous memory and mapfile_atomic_u32_wait/_wake; the peer: the
+ * same protocol on MAP_SHARED|MAP_ANONYMOUS with __atomic builtins and syscall(SYS_futex). */
+enum { PING_PONGS = 20000 };
+
+static void raw_wait(uint32_t *word, uint32_t expected) {
+    while (__atomic_load_n(word, __ATOMIC_SEQ_CST) == expected)
+        syscall(SYS_futex, word, FUTEX_WAIT, expected, NULL, NULL, 0);
+}
+
+static void raw_wake(uint32_t *word) { syscall(SYS_futex, word, FUTEX_WAKE, 1, NULL, NULL, 0); }
+
+static void ours_wait(mapfile_t *m, uint32_t expected) {
+    uint32_t value = expected;
+    while (mapfile_atomic_u32_load(m, 0, &value) == MAPFILE_OK && value == expected)
+        mapfile_atomic_u32_wait(m, 0, expected, UINT64_MAX);
+}
+
+static void store_and_wake(mapfile_t *m, uint32_t *word, uint32_t value) {
+    if (m) {
+        mapfile_atomic_u32_store(m, 0, value);
+        mapfile_atomic_u32_wake(m, 0, 1, NULL);
+    } else {
+        __atomic_store_n(word, value, __ATOMIC_SEQ_CST);
+        raw_wake(word);
+    }
+}
+
+/* One side of the game: the parent serves 2i+1 and sleeps while it is still there; the child
+ * sleeps while the word holds its last answer 2i, then answers 2i+2. */
+static void play(mapfile_t *m, uint32_t *word, int parent) {
+    for (uint32_t i = 0; i < PING_PONGS; i++) {
+        if (parent) {
+            store_and_wake(m, word, 2 * i + 1);
+            if (m) ours_wait(m, 2 * i + 1);
+            else raw_wait(word, 2 * i + 1);
+        } else {
+            if (m) ours_wait(m, 2 * i);
+            else raw_wait(word, 2 * i);
+            store_and_wake(m, word, 2 * i + 2);
+        }
+    }
+}
+
+static double ping_pong(int ours) {
+    mapfile_t *m = NULL;
+    uint32_t *word = NULL;
+    if (ours) {
+        if (mapfile_open_anonymous(4096, 0, &m) != MAPFILE_OK) die("mapfile_open_anonymous");
+    } else {
+        word = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (word == MAP_FAILED) die("mmap");
+    }
+    fflush(stdout);
+    fflush(stderr);
+    pid_t child = fork();
+    if (child == 0) {
+        play(m, word, 0);
+        _exit(0);
+    }
+    double t = now();
+    play(m, word, 1);
+    double ns = (now() - t) * 1e9 / PING_PONGS;
+    int status = 0;
+    if (waitpid(child, &status, 0) != child || !WIFEXITED(status) || WEXITSTATUS(status) != 0) die("ping-pong child");
+    if (ours) mapfile_close(m);
+    else munmap(word, 4096);
+    return ns;
+}
+
+static void ping_pongs(void) {
+    double ours[REPEATS], raw[REPEATS];
+    for (int r = 0; r < REPEATS; r++) {
+        ours[r] = ping_pong(1);
+        raw[r] = ping_pong(0);
+    }
+    report("S11", "cross-process ping-pong, wait/wake", "ns/trip", median(ours, REPEATS),
+           "raw SYS_futex, same protocol", median(raw, REPEATS), 0, 1.1, "<= 1.1x");
+}
+
 /* S10: a source tree's worth of small files (1,000 of 4-64 KiB), each opened by the program
  * (legacy code holds the fd and fstat-checks it), mapped, touched, unmapped, closed. */
 enum { TREE_FILES = 1000 };
@@ -549,6 +658,8 @@ int main(int argc, char **argv) {
     random_reads();
     open_close();
     open_fd_tree(argv[1]);
+    ping_pongs();
+    sealed_reads();
     writes(argv[1]);
     cold_scan();
     idle_flushers(argv[1]);

@@ -173,10 +173,20 @@
 #define MAPFILE_FLAG_GUARD_RAW 2
 
 /**
+ * `mapfile_options.flags` and the flags of mapfile_open_anonymous / mapfile_open_memfd: huge
+ * pages. Shared memory the library makes uses explicit huge pages (MFD_HUGETLB, allocated at
+ * open, the size rounded up to whole huge pages) when the system has enough reserved
+ * (vm.nr_hugepages), else normal pages; file mappings ask for transparent huge pages
+ * (MADV_HUGEPAGE). A request, never a failure: mapfile_huge_pages tells what the mapping got.
+ * @ingroup lifecycle
+ */
+#define MAPFILE_FLAG_HUGE_PAGES 4
+
+/**
  * Every flag this version knows; other bits are MAPFILE_ERR_INVALID_ARG.
  * @ingroup lifecycle
  */
-#define MAPFILE_FLAG_ALL (MAPFILE_FLAG_POPULATE | MAPFILE_FLAG_GUARD_RAW)
+#define MAPFILE_FLAG_ALL ((MAPFILE_FLAG_POPULATE | MAPFILE_FLAG_GUARD_RAW) | MAPFILE_FLAG_HUGE_PAGES)
 
 /**
  * `mapfile_options.create`: the file must exist (default).
@@ -607,11 +617,80 @@ mapfile_status mapfile_open_with(const char *path,
 mapfile_status mapfile_open_fd(int fd, const struct mapfile_options *opts, struct mapfile_t **out);
 
 /**
+ * Maps `size` bytes of zero-filled shared memory with no file (READ_WRITE). It survives fork:
+ * parent and children see each other's writes, atomics and mapfile_atomic_u32_wait/_wake
+ * (process-shared futexes). Every guarded call works on it as on a file mapping. No other
+ * process can reach it (mapfile_fd returns -1; use mapfile_open_memfd to pass memory to a
+ * process that is not a child). Underneath it is a memfd sealed against shrinking, so it can
+ * never fault and guarded calls skip the truncation guard. mapfile_resize may grow it (a child
+ * sees the new length after mapfile_refresh); shrinking is MAPFILE_ERR_UNSUPPORTED.
+ *
+ * @param[in] size  Its size in bytes (1 to INT64_MAX; rounded up to whole huge pages when it
+ *                  gets them).
+ * @param[in] flags Bitwise OR of MAPFILE_FLAG_POPULATE, MAPFILE_FLAG_HUGE_PAGES (and
+ *                  MAPFILE_FLAG_GUARD_RAW, which changes nothing here), or 0.
+ * @param[out] out  Receives the new handle on success (untouched on failure); release with
+ *                  mapfile_close (in each process that uses it).
+ * @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG (out NULL); MAPFILE_ERR_INVALID_ARG (size 0 or over
+ *         INT64_MAX, unknown flag bits); MAPFILE_ERR_NO_MEMORY; MAPFILE_ERR_IO.
+ * Thread safety: may be called from any thread.
+ * @ingroup lifecycle
+ */
+mapfile_status mapfile_open_anonymous(uint64_t size, uint32_t flags, struct mapfile_t **out);
+
+/**
+ * Maps `size` bytes of zero-filled shared memory backed by a memfd (READ_WRITE), to be shared
+ * with other processes: pass mapfile_fd(m) by SCM_RIGHTS or by inheritance (it is
+ * close-on-exec: clear FD_CLOEXEC before exec), and the other side maps it with
+ * mapfile_open_fd. The memfd is sealed against shrinking (F_SEAL_SHRINK, which no process can
+ * remove), so no process mapping it can ever fault, raw pointers included; guarded calls on it
+ * skip the truncation guard (mapfile_open_fd notices the seal on a received memfd and does the
+ * same). F_SEAL_SEAL is not added, so that the memory can still grow: any handle on it may
+ * mapfile_resize it larger (the others see the new length after mapfile_refresh), and a
+ * process that wants a fixed size adds F_SEAL_GROW | F_SEAL_SEAL with fcntl(F_ADD_SEALS).
+ * Huge-page memory is sealed against any size change (F_SEAL_SHRINK | F_SEAL_GROW |
+ * F_SEAL_SEAL) and allocated in full at open; its one remaining way to fault is a process that
+ * punches a hole in it (fallocate FALLOC_FL_PUNCH_HOLE) while the system has no free huge page.
+ * Shrinking is MAPFILE_ERR_UNSUPPORTED.
+ *
+ * @param[in] name  NUL-terminated label, shown in /proc/PID/fd and /proc/PID/maps as
+ *                  "/memfd:name" (at most 249 bytes; not a path, names nothing shared).
+ * @param[in] size  Its size in bytes (1 to INT64_MAX; rounded up to whole huge pages when it
+ *                  gets them).
+ * @param[in] flags As for mapfile_open_anonymous.
+ * @param[out] out  Receives the new handle on success (untouched on failure); release with
+ *                  mapfile_close. The memory lives while any process maps it or holds its fd.
+ * @return MAPFILE_OK; MAPFILE_ERR_NULL_ARG (name or out NULL); MAPFILE_ERR_INVALID_ARG (size 0
+ *         or over INT64_MAX, name too long, unknown flag bits); MAPFILE_ERR_NO_MEMORY;
+ *         MAPFILE_ERR_IO.
+ * Thread safety: may be called from any thread.
+ * @ingroup lifecycle
+ */
+mapfile_status mapfile_open_memfd(const char *name,
+                                  uint64_t size,
+                                  uint32_t flags,
+                                  struct mapfile_t **out);
+
+/**
+ * Whether the handle's window is really backed by huge pages now: explicit ones
+ * (MAPFILE_FLAG_HUGE_PAGES on shared memory, or a received hugetlbfs memfd), or transparent
+ * huge pages the kernel has put under it (file mappings with MAPFILE_FLAG_HUGE_PAGES or
+ * MAPFILE_ADVICE_HUGE_PAGE, once touched). Read from /proc/self/smaps (an honest answer, not
+ * what was asked), so it costs a read of that file.
+ *
+ * @param[in] m The handle, or NULL.
+ * @return 1 or 0; 0 for NULL and for an empty window.
+ * Thread safety: may be called concurrently with every call but mapfile_close.
+ * @ingroup lifecycle
+ */
+int mapfile_huge_pages(const struct mapfile_t *m);
+
+/**
  * The handle's own descriptor (a duplicate made at open; for mapfile_open_fd not the caller's),
  * for fstat, fcntl locks, sendfile or SCM_RIGHTS. Do not close it; it is closed by mapfile_close.
  *
  * @param[in] m The handle, or NULL.
- * @return The descriptor; -1 for NULL.
+ * @return The descriptor; -1 for NULL and for anonymous shared memory.
  * Thread safety: may be called concurrently with every call but mapfile_close.
  * @ingroup lifecycle
  */

@@ -419,3 +419,42 @@ fn example_scan_fd() {
     assert!(expected.starts_with(&format!("{}:1:2026", first.display())));
     assert_eq!(run("scan_fd", &[&"2026-11-22T10:00:0", &first]), expected);
 }
+
+#[test]
+fn example_shared_counter() {
+    // Six processes on anonymous shared memory: exact only when the memory is really shared and
+    // every add is atomic.
+    assert_eq!(
+        run("shared_counter", &[&"6", &"50000"]),
+        "total 300000 (expected 300000)\n"
+    );
+}
+
+#[test]
+fn example_spsc_ring() {
+    // What the producer sends, computed here from the same generator: lengths, bytes, FNV-1a.
+    let messages = 20_000u32;
+    let (mut bytes, mut sum, mut random) = (0u64, 0u64, 12345u32);
+    for i in 0..messages {
+        random = random.wrapping_mul(1103515245).wrapping_add(12345);
+        let len = (random >> 8) % 1001;
+        let mut hash = 2166136261u32;
+        for b in 0..len {
+            let byte = i.wrapping_mul(31).wrapping_add(b.wrapping_mul(7)) as u8;
+            hash = (hash ^ u32::from(byte)).wrapping_mul(16777619);
+        }
+        bytes += u64::from(len);
+        sum += u64::from(hash);
+    }
+    // A ring barely larger than the largest message: it wraps and fills all the time.
+    let output = run("spsc_ring", &[&messages.to_string(), &"1100"]);
+    let mut lines: Vec<&str> = output.lines().collect();
+    lines.sort();
+    assert_eq!(
+        lines,
+        [
+            format!("received {messages} messages, {bytes} bytes, sum {sum}, bad 0"),
+            format!("sent {messages} messages, {bytes} bytes, sum {sum}"),
+        ]
+    );
+}

@@ -1,6 +1,7 @@
 //! The mapped file's descriptor and every system call on it: open and create (race-free), size,
 //! growth with blocks reserved, cut, fdatasync, and positioned reads and writes (one EINTR loop);
-//! a caller's descriptor (duplicated); pseudo-file snapshots; whether the path was replaced.
+//! a caller's descriptor (duplicated); shared memory (a sealed memfd); pseudo-file snapshots;
+//! whether the path was replaced.
 
 use std::ffi::CString;
 use std::fs::File;
@@ -19,6 +20,9 @@ enum Origin {
     Path(PathBuf),
     /// A duplicate of the caller's descriptor (`mapfile_open_fd`); the number is the caller's.
     Descriptor(RawFd),
+    /// Shared memory the library made (a memfd): named (`mapfile_open_memfd`, the label) or
+    /// anonymous (`mapfile_open_anonymous`, whose descriptor is not handed out).
+    Memory { label: String, anonymous: bool },
 }
 
 /// The open file behind a mapping, where it came from, and the identity (device, inode) of the
@@ -27,7 +31,15 @@ pub(super) struct MappedFile {
     file: File,
     origin: Origin,
     identity: (u64, u64),
+    /// Sealed against shrinking (F_SEAL_SHRINK, which can never be removed): no page of it can
+    /// be lost, so nothing mapping it can fault.
+    sealed: bool,
+    /// Backed by explicit huge pages (hugetlbfs).
+    hugetlb: bool,
 }
+
+/// How many bytes shared memory may be asked for (what `off_t` holds).
+const MEMORY_MAX: u64 = i64::MAX as u64;
 
 impl MappedFile {
     /// Opens (or creates) `path` per `options`; refuses anything but a regular file. Returns the
@@ -65,6 +77,42 @@ impl MappedFile {
         // SAFETY: `copy` was just created and is ours alone.
         let file = unsafe { File::from_raw_fd(copy) };
         MappedFile::adopt(file, Origin::Descriptor(fd), mode, true)
+    }
+
+    /// Makes `size` bytes of zero-filled shared memory: a memfd sealed against shrinking
+    /// (F_SEAL_SHRINK; growth stays possible, so F_SEAL_SEAL is not added: see the header's
+    /// mapfile_open_memfd). With `huge_pages`, hugetlbfs pages allocated now (the size rounded
+    /// up to whole huge pages, sealed against any size change since huge pages cannot grow by
+    /// less), or normal pages when the system has too few reserved. Returns the file and its
+    /// size.
+    pub(super) fn memory(
+        label: &str,
+        anonymous: bool,
+        size: u64,
+        huge_pages: bool,
+    ) -> Result<(MappedFile, u64)> {
+        if size == 0 || size > MEMORY_MAX {
+            return Err(Error::InvalidArgument(format!(
+                "shared memory of {size} bytes: the size must be 1 to {MEMORY_MAX} bytes"
+            )));
+        }
+        let name = CString::new(label)
+            .map_err(|_| Error::InvalidArgument("the memfd name contains a NUL byte".into()))?;
+        let origin = || Origin::Memory {
+            label: label.to_string(),
+            anonymous,
+        };
+        if huge_pages {
+            if let Some(file) = huge_page_memfd(&name, size) {
+                let (mut mapped, size) = MappedFile::adopt(file, origin(), Mode::ReadWrite, false)?;
+                mapped.hugetlb = true;
+                return Ok((mapped, size));
+            }
+        }
+        let file = memfd(&name, 0).map_err(|e| creating_memory(label, e))?;
+        file.set_len(size).map_err(|e| creating_memory(label, e))?;
+        add_seals(&file, libc::F_SEAL_SHRINK).map_err(|e| creating_memory(label, e))?;
+        MappedFile::adopt(file, origin(), Mode::ReadWrite, false)
     }
 
     /// PERMISSION (errno EACCES) when `fd`'s access mode does not allow `mode`: O_RDONLY or
@@ -110,6 +158,8 @@ impl MappedFile {
             file,
             origin,
             identity: (0, 0),
+            sealed: false,
+            hugetlb: false,
         };
         let metadata = mapped
             .file
@@ -122,6 +172,11 @@ impl MappedFile {
             )));
         }
         mapped.identity = (metadata.dev(), metadata.ino());
+        // Only a file with no name (a memfd, an unlinked file) can carry seals: one fcntl for
+        // those, none for the files of a directory.
+        if metadata.nlink() == 0 {
+            mapped.sealed = mapped.seals() & libc::F_SEAL_SHRINK != 0;
+        }
         let mut size = metadata.len();
         if size == 0 && may_have_content {
             if let Some((copy, len)) = mapped.snapshot_if_pseudo(mode)? {
@@ -148,13 +203,8 @@ impl MappedFile {
                 self.describe()
             )));
         }
-        // SAFETY: a valid C string name; memfd_create has no other preconditions.
-        let fd = unsafe { libc::memfd_create(c"mapfile-snapshot".as_ptr(), libc::MFD_CLOEXEC) };
-        if fd < 0 {
-            return Err(Error::last_os("memfd_create for a snapshot").of(&self.describe()));
-        }
-        // SAFETY: `fd` was just created and is ours alone.
-        let mut copy = unsafe { File::from_raw_fd(fd) };
+        let mut copy = memfd(&CString::from(c"mapfile-snapshot"), 0)
+            .map_err(|e| Error::os("memfd_create for a snapshot", e).of(&self.describe()))?;
         let mut len = 0u64;
         while got > 0 {
             copy.write_all(&buffer[..got])
@@ -170,11 +220,38 @@ impl MappedFile {
         self.file.as_raw_fd()
     }
 
+    /// Anonymous shared memory: its descriptor is the library's secret.
+    pub(super) fn is_anonymous(&self) -> bool {
+        matches!(
+            self.origin,
+            Origin::Memory {
+                anonymous: true,
+                ..
+            }
+        )
+    }
+
+    /// Sealed against shrinking: no page of it can be lost (see the field).
+    pub(super) fn sealed(&self) -> bool {
+        self.sealed
+    }
+
+    /// Backed by explicit huge pages (hugetlbfs).
+    pub(super) fn hugetlb(&self) -> bool {
+        self.hugetlb
+    }
+
+    /// The file's seals now (F_GET_SEALS); 0 for a file that cannot carry any.
+    pub(super) fn seals(&self) -> libc::c_int {
+        // SAFETY: F_GET_SEALS reads the seals of our own descriptor (EINVAL when it has none).
+        unsafe { libc::fcntl(self.file.as_raw_fd(), libc::F_GET_SEALS) }.max(0)
+    }
+
     /// The path the file was opened by (None for a descriptor handed in).
     pub(super) fn path(&self) -> Option<&Path> {
         match &self.origin {
             Origin::Path(path) => Some(path),
-            Origin::Descriptor(_) => None,
+            Origin::Descriptor(_) | Origin::Memory { .. } => None,
         }
     }
 
@@ -202,6 +279,10 @@ impl MappedFile {
         match &self.origin {
             Origin::Path(path) => format!("the file {}", describe(path)),
             Origin::Descriptor(fd) => format!("the file of fd {fd}"),
+            Origin::Memory {
+                anonymous: true, ..
+            } => "the anonymous shared memory".to_string(),
+            Origin::Memory { label, .. } => format!("the shared memory {label:?}"),
         }
     }
 
@@ -258,6 +339,60 @@ impl MappedFile {
         }
         Ok(())
     }
+}
+
+/// A new memfd (close-on-exec, sealable, plus `extra` MFD_* flags).
+fn memfd(name: &CString, extra: libc::c_uint) -> io::Result<File> {
+    let flags = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING | extra;
+    // SAFETY: a valid C string name; memfd_create has no other preconditions.
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), flags) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just created and is ours alone.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+fn add_seals(file: &File, seals: libc::c_int) -> io::Result<()> {
+    // SAFETY: F_ADD_SEALS on our own sealable memfd.
+    if unsafe { libc::fcntl(file.as_raw_fd(), libc::F_ADD_SEALS, seals) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+#[cold]
+fn creating_memory(label: &str, error: io::Error) -> Error {
+    Error::os(format!("creating the shared memory {label:?}"), error)
+}
+
+/// A hugetlbfs memfd of `size` bytes rounded up to whole huge pages, allocated now (fallocate)
+/// and sealed against any size change; None when the system cannot give that many huge pages
+/// (none reserved, too few free, no hugetlbfs): the caller falls back to normal pages.
+fn huge_page_memfd(name: &CString, size: u64) -> Option<File> {
+    let file = memfd(name, libc::MFD_HUGETLB).ok()?;
+    // SAFETY: fstatfs writes one statfs into our local.
+    let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: as above, on our own descriptor.
+    if unsafe { libc::fstatfs(file.as_raw_fd(), &mut fs) } != 0 || fs.f_bsize <= 0 {
+        return None;
+    }
+    let huge_page = fs.f_bsize as u64;
+    let rounded = size.div_ceil(huge_page).checked_mul(huge_page)?;
+    if rounded > MEMORY_MAX {
+        return None;
+    }
+    // SAFETY: fallocate on our own descriptor: allocates the huge pages now (ENOSPC when the
+    // pool has too few), so no later fault needs one.
+    if unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, rounded as libc::off_t) } != 0 {
+        return None;
+    }
+    add_seals(
+        &file,
+        libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_SEAL,
+    )
+    .ok()?;
+    Some(file)
 }
 
 /// One pread (retried on EINTR): up to `buffer.len()` bytes at `at`; 0 at the end of the file.

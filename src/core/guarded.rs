@@ -27,7 +27,8 @@ pub(super) enum Route {
 /// is the handler). `Mapping::open` asks it first, so an open handle always has a route.
 #[inline(always)]
 pub(super) fn route(options: &Options) -> Result<Route> {
-    if guard::faults_recoverable() {
+    // A sealed file cannot lose a page: its mapping never faults, handler or not.
+    if options.sealed || guard::faults_recoverable() {
         return Ok(Route::Memory);
     }
     let needs_handler = if options.guard_raw {
@@ -61,7 +62,8 @@ pub(super) struct Guarded<'a> {
 impl Guarded<'_> {
     /// Runs `operation` on the address of window byte `offset` inside the truncation guard.
     /// Fails with TRUNCATED (or IO) if any byte of `[offset, offset + len)` is lost, before or
-    /// during. The range was checked against the view.
+    /// during. The range was checked against the view. A sealed mapping loses nothing: the
+    /// operation runs bare.
     #[inline]
     pub(super) fn touch<R>(
         &self,
@@ -69,6 +71,9 @@ impl Guarded<'_> {
         len: u64,
         operation: impl FnOnce(*mut u8) -> R,
     ) -> Result<R> {
+        if self.options.sealed {
+            return Ok(operation(self.view.at(offset)));
+        }
         let guard = &self.view.region.guard;
         let file_end = self.options.offset + offset + len;
         if guard.lost_from() < file_end {

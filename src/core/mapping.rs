@@ -81,13 +81,31 @@ impl Mapping {
         Mapping::map(file, false, size, options).map_err(explain)
     }
 
+    /// Maps `size` bytes of zero-filled shared memory (READ_WRITE; see `MappedFile::memory`):
+    /// named by `label` (its descriptor is `fd()`), or anonymous (shared with forked children
+    /// only; `fd()` is -1). `options` gives the flags (populate, guard_raw, huge_pages).
+    pub fn open_memory(
+        label: &str,
+        anonymous: bool,
+        size: u64,
+        options: &Options,
+    ) -> Result<Arc<Mapping>> {
+        let options = Mapping::admit(options)?;
+        let (file, size) = MappedFile::memory(label, anonymous, size, options.huge_pages)?;
+        Mapping::map(file, false, size, options)
+    }
+
     /// Settles the SIGBUS mode, refuses what the options cannot combine, and gives the mapping
     /// its id.
     fn admit(options: &Options) -> Result<Options> {
         // The SIGBUS mode (MAPFILE_SIGBUS in the environment too) is settled before it decides
-        // anything here; then the handle must have a route for its guarded calls.
+        // anything here; then the handle must have a route for its guarded calls (asked again
+        // by `map` once the file is known: a sealed one has a route without a handler). Asked
+        // here before a file is created, so that a refusal leaves nothing behind.
         super::guard::prepare();
-        guarded::route(options)?;
+        if options.disposition != Disposition::OpenExisting {
+            guarded::route(options)?;
+        }
         if options.mode != Mode::ReadWrite {
             let needs_read_write = if options.disposition != Disposition::OpenExisting {
                 Some("creating a file")
@@ -110,7 +128,14 @@ impl Mapping {
     }
 
     /// Maps the window of `file` (of `size` bytes) per `options`.
-    fn map(file: MappedFile, created: bool, size: u64, options: Options) -> Result<Arc<Mapping>> {
+    fn map(
+        file: MappedFile,
+        created: bool,
+        size: u64,
+        mut options: Options,
+    ) -> Result<Arc<Mapping>> {
+        options.sealed = file.sealed();
+        guarded::route(&options)?;
         let len = if options.len == 0 {
             super::error::check_range(options.offset, 0, size)?;
             size - options.offset
@@ -123,6 +148,10 @@ impl Mapping {
                 .map_err(|e| e.of(&file.describe()))?,
         );
         region.guard.set_own_end(options.offset + len);
+        if options.huge_pages && !file.hugetlb() && len != 0 {
+            // A request, never a failure: a kernel without transparent huge pages says EINVAL.
+            let _ = region.advise(Advice::HugePage, 0, len);
+        }
         let every_millis = matches!(options.flush_policy, FlushPolicy::EveryMillis(_));
         let mapping = Arc::new_cyclic(|weak_self: &Weak<Mapping>| {
             let owner: Weak<dyn Flushable> = weak_self.clone();
@@ -172,10 +201,12 @@ impl Mapping {
 
     /// Marks this thread as a reader of this mapping (see `grace`), then takes the view: a
     /// resize or refresh that publishes a newer view waits for the returned `Reading` to drop
-    /// before it cuts the file or repairs pages.
+    /// before it cuts the file or repairs pages. A sealed mapping needs no mark: its file
+    /// cannot be cut and none of its pages lost, so nothing waits for its readers.
     #[inline(always)]
-    fn guarded(&self) -> (grace::Reading, Guarded<'_>) {
-        let reading = grace::read(self.options.id, self.current.sequence());
+    fn guarded(&self) -> (Option<grace::Reading>, Guarded<'_>) {
+        let reading =
+            (!self.options.sealed).then(|| grace::read(self.options.id, self.current.sequence()));
         let access = Guarded {
             view: self.view(),
             file: &self.file,
@@ -218,9 +249,26 @@ impl Mapping {
         Ok((view.at(cursor), chunk_len.min(view.len - cursor)))
     }
 
-    /// The mapping's own descriptor.
+    /// The mapping's own descriptor; -1 for anonymous shared memory (whose descriptor stays
+    /// the library's, so that no other process can map it).
     pub fn fd(&self) -> RawFd {
+        if self.file.is_anonymous() {
+            return -1;
+        }
         self.file.raw_fd()
+    }
+
+    /// Whether the window is really backed by huge pages now: what /proc/self/smaps says of
+    /// its mapping (explicit huge pages, or transparent ones in use), else whether the memory
+    /// was made of explicit huge pages.
+    pub fn huge_pages(&self) -> bool {
+        let view = self.view();
+        if view.len == 0 {
+            return false;
+        }
+        view.region
+            .huge_pages()
+            .unwrap_or_else(|| self.file.hugetlb())
     }
 
     /// Window offset of the first byte the guard saw lost (a fault past the end of the file, or
@@ -495,6 +543,7 @@ impl Mapping {
         let mut regions = self.lock_regions();
         let current = self.file.size()?;
         let old_len = self.view().len;
+        self.sizes_allowed(current, new_size)?;
         let window_end = self.options.offset + old_len;
         // Grow the file when the window needs it; shrink it when the window is its tail (a
         // window that follows the end of the file, len 0, always is; a fixed one when it reached
@@ -527,6 +576,23 @@ impl Mapping {
             self.flush.size_changed();
         }
         Ok(())
+    }
+
+    /// UNSUPPORTED when the file's seals forbid going from `current` to `new_size` bytes (only
+    /// a memfd carries seals; F_GET_SEALS is asked now, since another process may add some).
+    fn sizes_allowed(&self, current: u64, new_size: u64) -> Result<()> {
+        let seals = self.file.seals();
+        let forbidden = if new_size < current && seals & libc::F_SEAL_SHRINK != 0 {
+            "shrinking (F_SEAL_SHRINK: so that nothing mapping it can fault)"
+        } else if new_size > current && seals & libc::F_SEAL_GROW != 0 {
+            "growing (F_SEAL_GROW; huge-page memory keeps its size)"
+        } else {
+            return Ok(());
+        };
+        Err(Error::Unsupported(format!(
+            "{} is {current} bytes and sealed against {forbidden}; it cannot become {new_size} bytes",
+            self.file.describe()
+        )))
     }
 
     /// Follows the file's current length: grows the window after appends, shrinks it after a

@@ -80,6 +80,9 @@ pub struct Options {
     pub populate: bool,
     /// Raw-pointer reads of truncated pages see zeros instead of SIGBUS.
     pub guard_raw: bool,
+    /// Huge pages: explicit (hugetlb) for shared memory the library makes, transparent huge
+    /// page advice for files. A request, never a failure.
+    pub huge_pages: bool,
     /// When writes are flushed without an explicit call.
     pub flush_policy: FlushPolicy,
     /// Reserve address space for a window of up to this many bytes, so growth within it never
@@ -88,6 +91,10 @@ pub struct Options {
     /// Set by `Mapping::open`: the process-unique id of the mapping (never 0), which its
     /// guard registrations and the grace marks of its readers name.
     pub(super) id: usize,
+    /// Set by `Mapping::open`: the file is sealed against shrinking (a memfd with
+    /// F_SEAL_SHRINK), so no page of the window can ever be lost and guarded calls skip the
+    /// guard (see `guarded::route`).
+    pub(super) sealed: bool,
 }
 
 impl Options {
@@ -100,9 +107,11 @@ impl Options {
             len: 0,
             populate: false,
             guard_raw: false,
+            huge_pages: false,
             flush_policy: FlushPolicy::Manual,
             max_len: 0,
             id: 0,
+            sealed: false,
         }
     }
 }

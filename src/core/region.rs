@@ -388,6 +388,14 @@ impl Region {
         Ok(())
     }
 
+    /// Whether the kernel backs this region with huge pages now, per /proc/self/smaps: its
+    /// mapping's page size is larger than the base page (hugetlbfs), or transparent huge pages
+    /// map part of it. None when smaps cannot be read.
+    pub(super) fn huge_pages(&self) -> Option<bool> {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").ok()?;
+        Some(smaps_says_huge(&smaps, self.window as usize))
+    }
+
     /// madvise of window bytes `[offset, offset + len)`: UNSUPPORTED where the kernel lacks
     /// the advice (EINVAL), else the OS error.
     pub(super) fn advise(&self, advice: Advice, offset: u64, len: u64) -> Result<()> {
@@ -438,5 +446,71 @@ impl Region {
     #[inline(always)]
     pub(super) fn window(&self) -> *mut u8 {
         self.window
+    }
+}
+
+/// Whether the mapping of `smaps` (the text of /proc/PID/smaps) that contains `address` is
+/// backed by huge pages: a kernel page size above the base page, or a non-zero count of
+/// transparent huge pages (AnonHugePages, ShmemPmdMapped, FilePmdMapped).
+fn smaps_says_huge(smaps: &str, address: usize) -> bool {
+    let base_kib = (page_size() / 1024) as u64;
+    let mut inside = false;
+    for line in smaps.lines() {
+        let mut words = line.split_whitespace();
+        let Some(first) = words.next() else { continue };
+        if let Some((start, end)) = first.split_once('-') {
+            if let (Ok(start), Ok(end)) = (
+                usize::from_str_radix(start, 16),
+                usize::from_str_radix(end, 16),
+            ) {
+                if inside {
+                    return false; // the next mapping: ours had no huge pages
+                }
+                inside = (start..end).contains(&address);
+                continue;
+            }
+        }
+        if !inside {
+            continue;
+        }
+        let kib: u64 = words.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+        let huge = match first {
+            "KernelPageSize:" => kib > base_kib,
+            "AnonHugePages:" | "ShmemPmdMapped:" | "FilePmdMapped:" => kib > 0,
+            _ => false,
+        };
+        if huge {
+            return true;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::smaps_says_huge;
+
+    const SMAPS: &str = "\
+7f0000000000-7f0000200000 rw-s 00000000 00:0f 12 /memfd:a (deleted)
+Size:               2048 kB
+KernelPageSize:        4 kB
+ShmemPmdMapped:        0 kB
+VmFlags: rd wr sh mr mw me ms
+7f0000200000-7f0000400000 rw-s 00000000 00:10 13 /memfd:b (deleted)
+Size:               2048 kB
+KernelPageSize:     2048 kB
+VmFlags: rd wr sh mr mw me ms ht
+7f0000400000-7f0000600000 r--s 00000000 08:01 14 /data/file
+KernelPageSize:        4 kB
+FilePmdMapped:      2048 kB
+";
+
+    #[test]
+    fn smaps_huge_pages_per_mapping() {
+        assert!(!smaps_says_huge(SMAPS, 0x7f0000000000));
+        assert!(!smaps_says_huge(SMAPS, 0x7f00001fffff));
+        assert!(smaps_says_huge(SMAPS, 0x7f0000200000));
+        assert!(smaps_says_huge(SMAPS, 0x7f0000400010));
+        assert!(!smaps_says_huge(SMAPS, 0x7f0000600000));
     }
 }

@@ -23,6 +23,21 @@ pub fn mode_from_c(mode: u32) -> Result<Mode, Failure> {
     }
 }
 
+/// Sets the options of the MAPFILE_FLAG_* bits `flags` (unknown bits are INVALID_ARG).
+pub fn flags_from_c(flags: u32, options: &mut Options) -> Result<(), Failure> {
+    if flags & !MAPFILE_FLAG_ALL != 0 {
+        return Err(Error::InvalidArgument(format!(
+            "unknown flag bits {:#x}",
+            flags & !MAPFILE_FLAG_ALL
+        ))
+        .into());
+    }
+    options.populate = flags & MAPFILE_FLAG_POPULATE != 0;
+    options.guard_raw = flags & MAPFILE_FLAG_GUARD_RAW != 0;
+    options.huge_pages = flags & MAPFILE_FLAG_HUGE_PAGES != 0;
+    Ok(())
+}
+
 /// Converts a C options struct into core options (all enumerated values are checked here).
 pub fn options_from_c(c: &mapfile_options) -> Result<Options, Failure> {
     let invalid =
@@ -34,14 +49,7 @@ pub fn options_from_c(c: &mapfile_options) -> Result<Options, Failure> {
         ));
     }
     let mut options = Options::new(mode_from_c(c.mode)?);
-    if c.flags & !MAPFILE_FLAG_ALL != 0 {
-        return invalid(format!(
-            "unknown flag bits {:#x}",
-            c.flags & !MAPFILE_FLAG_ALL
-        ));
-    }
-    options.populate = c.flags & MAPFILE_FLAG_POPULATE != 0;
-    options.guard_raw = c.flags & MAPFILE_FLAG_GUARD_RAW != 0;
+    flags_from_c(c.flags, &mut options)?;
     options.disposition = match c.create {
         MAPFILE_CREATE_NEVER => Disposition::OpenExisting,
         MAPFILE_CREATE_NEW => Disposition::CreateNew,

@@ -51,9 +51,17 @@ pub const MAPFILE_FLAG_POPULATE: u32 = 1;
 /// raising SIGBUS (the process lives on; `mapfile_check` reports TRUNCATED).
 /// @ingroup lifecycle
 pub const MAPFILE_FLAG_GUARD_RAW: u32 = 2;
+/// `mapfile_options.flags` and the flags of mapfile_open_anonymous / mapfile_open_memfd: huge
+/// pages. Shared memory the library makes uses explicit huge pages (MFD_HUGETLB, allocated at
+/// open, the size rounded up to whole huge pages) when the system has enough reserved
+/// (vm.nr_hugepages), else normal pages; file mappings ask for transparent huge pages
+/// (MADV_HUGEPAGE). A request, never a failure: mapfile_huge_pages tells what the mapping got.
+/// @ingroup lifecycle
+pub const MAPFILE_FLAG_HUGE_PAGES: u32 = 4;
 /// Every flag this version knows; other bits are MAPFILE_ERR_INVALID_ARG.
 /// @ingroup lifecycle
-pub const MAPFILE_FLAG_ALL: u32 = MAPFILE_FLAG_POPULATE | MAPFILE_FLAG_GUARD_RAW;
+pub const MAPFILE_FLAG_ALL: u32 =
+    MAPFILE_FLAG_POPULATE | MAPFILE_FLAG_GUARD_RAW | MAPFILE_FLAG_HUGE_PAGES;
 
 /// `mapfile_options.create`: the file must exist (default).
 /// @ingroup lifecycle

@@ -34,6 +34,7 @@ __all__ = [
     "ReadOnlyError",
     "TruncatedError",
     "ReplacedError",
+    "UnsupportedError",
     "library",
     "version",
 ]
@@ -50,7 +51,7 @@ ABI_VERSION = 0
 MODES = {"r": 0, "r+": 1, "c": 2}  # READ_ONLY, READ_WRITE (shared), COPY_ON_WRITE (private)
 ADVICE = {"normal": 0, "random": 1, "sequential": 2, "will_need": 3, "dont_need": 4,
           "huge_page": 5, "no_huge_page": 6}
-FLAG_POPULATE, FLAG_GUARD_RAW = 1, 2
+FLAG_POPULATE, FLAG_GUARD_RAW, FLAG_HUGE_PAGES = 1, 2, 4
 CREATE_NEVER, CREATE_NEW, CREATE_IF_MISSING = 0, 1, 2
 OPTIONS_VERSION = 1
 
@@ -92,9 +93,13 @@ class ReplacedError(MapFileError):
     """The path now names another file or none; the mapping still shows the old one."""
 
 
+class UnsupportedError(MapFileError):
+    """Not possible here: for instance shrinking shared memory (sealed against it)."""
+
+
 _ERRORS = {NOT_FOUND: NotFoundError, PERMISSION: PermissionDeniedError, EXISTS: ExistsError,
            OUT_OF_BOUNDS: OutOfBoundsError, READ_ONLY: ReadOnlyError, TRUNCATED: TruncatedError,
-           REPLACED: ReplacedError}
+           REPLACED: ReplacedError, UNSUPPORTED: UnsupportedError}
 
 
 class _Options(ctypes.Structure):
@@ -150,6 +155,8 @@ _SIGNATURES = {
     "mapfile_open_or_create": [ctypes.c_char_p, _u64, ctypes.POINTER(_handle)],
     "mapfile_open_with": [ctypes.c_char_p, ctypes.POINTER(_Options), ctypes.POINTER(_handle)],
     "mapfile_open_fd": [ctypes.c_int, ctypes.POINTER(_Options), ctypes.POINTER(_handle)],
+    "mapfile_open_anonymous": [_u64, _u32, ctypes.POINTER(_handle)],
+    "mapfile_open_memfd": [ctypes.c_char_p, _u64, _u32, ctypes.POINTER(_handle)],
     "mapfile_close": [_handle],
     "mapfile_slice": [_handle, _u64, _u64, ctypes.POINTER(ctypes.c_void_p)],
     "mapfile_slice_mut": [_handle, _u64, _u64, ctypes.POINTER(ctypes.c_void_p)],
@@ -168,6 +175,8 @@ _SIGNATURES = {
     "mapfile_atomic_u64_load": [_handle, _u64, ctypes.POINTER(_u64)],
     "mapfile_atomic_u64_store": [_handle, _u64, _u64],
     "mapfile_atomic_u64_fetch_add": [_handle, _u64, _u64, ctypes.POINTER(_u64)],
+    "mapfile_atomic_u32_wait": [_handle, _u64, _u32, _u64],
+    "mapfile_atomic_u32_wake": [_handle, _u64, _u32, ctypes.POINTER(_u32)],
 }
 for _name, _arguments in _SIGNATURES.items():
     _function = getattr(library, _name)
@@ -179,6 +188,8 @@ library.mapfile_lost_from.argtypes = [_handle]
 library.mapfile_lost_from.restype = _u64
 library.mapfile_fd.argtypes = [_handle]
 library.mapfile_fd.restype = ctypes.c_int
+library.mapfile_huge_pages.argtypes = [_handle]
+library.mapfile_huge_pages.restype = ctypes.c_int
 library.mapfile_options_init.argtypes = [ctypes.POINTER(_Options)]
 library.mapfile_options_init.restype = None
 library.mapfile_strerror.argtypes = [ctypes.c_int32]
@@ -187,6 +198,11 @@ library.mapfile_last_error_message.argtypes = []
 library.mapfile_last_error_message.restype = ctypes.c_char_p
 library.mapfile_version.argtypes = []
 library.mapfile_version.restype = ctypes.c_char_p
+
+
+def _flags(populate: bool, guard_raw: bool, huge_pages: bool) -> int:
+    return ((FLAG_POPULATE if populate else 0) | (FLAG_GUARD_RAW if guard_raw else 0)
+            | (FLAG_HUGE_PAGES if huge_pages else 0))
 
 
 def version() -> str:
@@ -216,12 +232,17 @@ class MapFile:
     offset/length: the window (length 0 = to the end of the file). create: None (the file must
     exist), "new" (must not exist) or "if_missing", with `size` bytes for a created file.
     max_len reserves address space so growth never moves the mapping; populate prefaults it;
-    guard_raw makes views of truncated pages read zeros instead of raising SIGBUS.
+    guard_raw makes views of truncated pages read zeros instead of raising SIGBUS; huge_pages asks
+    for transparent huge pages (the huge_pages property says what it got).
+
+    Shared memory without a file: MapFile.anonymous(size) (shared with processes forked after it,
+    for instance multiprocessing with the "fork" start method) and MapFile.memfd(name, size)
+    (its fileno() can be passed to any process, which maps it with MapFile(fd, "r+")).
     """
 
     def __init__(self, path: Union[PathLike, int], mode: str = "r", *, offset: int = 0, length: int = 0,
                  create: Optional[str] = None, size: int = 0, max_len: int = 0,
-                 populate: bool = False, guard_raw: bool = False):
+                 populate: bool = False, guard_raw: bool = False, huge_pages: bool = False):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {sorted(MODES)}, not {mode!r}")
         dispositions = {None: CREATE_NEVER, "new": CREATE_NEW, "if_missing": CREATE_IF_MISSING}
@@ -230,7 +251,7 @@ class MapFile:
         options = _Options()
         library.mapfile_options_init(ctypes.byref(options))
         options.mode = MODES[mode]
-        options.flags = (FLAG_POPULATE if populate else 0) | (FLAG_GUARD_RAW if guard_raw else 0)
+        options.flags = _flags(populate, guard_raw, huge_pages)
         options.offset, options.len, options.max_len = offset, length, max_len
         options.create, options.create_size = dispositions[create], size
         handle = _handle()
@@ -240,9 +261,39 @@ class MapFile:
         else:
             _check(library.mapfile_open_with(os.fsencode(path), ctypes.byref(options), ctypes.byref(handle)))
             self.path = os.fspath(path)
+        self._adopt(handle, mode)
+
+    def _adopt(self, handle: ctypes.c_void_p, mode: str) -> None:
         self._handle: Optional[int] = handle.value
         self.mode = mode
         self._views: list = []  # weak references to the ctypes arrays behind view()s
+
+    @classmethod
+    def _memory(cls, name: Optional[str], size: int, flags: int) -> "MapFile":
+        handle = _handle()
+        if name is None:
+            _check(library.mapfile_open_anonymous(size, flags, ctypes.byref(handle)))
+        else:
+            _check(library.mapfile_open_memfd(os.fsencode(name), size, flags, ctypes.byref(handle)))
+        memory = cls.__new__(cls)
+        memory.path = None
+        memory._adopt(handle, "r+")
+        return memory
+
+    @classmethod
+    def anonymous(cls, size: int, *, huge_pages: bool = False, populate: bool = False) -> "MapFile":
+        """`size` bytes of zero-filled shared memory with no file, read-write. Processes forked
+        afterwards share it (multiprocessing with the "fork" start method: pass the MapFile to
+        the Process). fileno() is -1: no other process can map it. It can grow (resize), never
+        shrink."""
+        return cls._memory(None, size, _flags(populate, False, huge_pages))
+
+    @classmethod
+    def memfd(cls, name: str, size: int, *, huge_pages: bool = False, populate: bool = False) -> "MapFile":
+        """`size` bytes of zero-filled shared memory in a memfd (`name` is a label for /proc),
+        sealed against shrinking so that no process mapping it can crash. Pass fileno() to
+        another process (inheritance, socket.send_fds) and map it there with MapFile(fd, "r+")."""
+        return cls._memory(name, size, _flags(populate, False, huge_pages))
 
     @classmethod
     def create(cls, path: PathLike, size: int) -> "MapFile":
@@ -363,8 +414,14 @@ class MapFile:
         return None if lost == NPOS else lost
 
     def fileno(self) -> int:
-        """The mapping's own descriptor (closed by close(); do not close it yourself)."""
+        """The mapping's own descriptor (closed by close(); do not close it yourself); -1 for
+        anonymous memory."""
         return library.mapfile_fd(self.handle)
+
+    @property
+    def huge_pages(self) -> bool:
+        """Whether the mapping is really backed by huge pages now (from /proc/self/smaps)."""
+        return library.mapfile_huge_pages(self.handle) == 1
 
     def count(self, byte: Union[int, bytes], start: int = 0, end: Optional[int] = None) -> int:
         """How many bytes equal `byte` in [start, end)."""
@@ -448,3 +505,25 @@ class MapFile:
         old = _u64()
         _check(library.mapfile_atomic_u64_fetch_add(self.handle, offset, delta, ctypes.byref(old)))
         return old.value
+
+    # --- futex wait/wake on a 4-byte word (4-byte aligned positions), across processes ---
+
+    def wait(self, offset: int, expected: int, timeout: Optional[float] = None) -> bool:
+        """Sleeps while the u32 at `offset` holds `expected`, until woken (True) or `timeout`
+        seconds pass (False). Returns True at once when the value differs. A wake-up may be
+        spurious: re-check the value, as with every futex. Releases the GIL while asleep."""
+        nanoseconds = 2**64 - 1 if timeout is None else max(0, int(timeout * 1e9))
+        status = library.mapfile_atomic_u32_wait(self.handle, offset, expected, nanoseconds)
+        if status == TIMED_OUT:
+            return False
+        _check(status)
+        return True
+
+    def wake(self, offset: int, count: Optional[int] = None) -> int:
+        """Wakes up to `count` waiters on the u32 at `offset` (None: all); how many woke."""
+        woken = _u32()
+        wake_all = 2**32 - 1
+        _check(library.mapfile_atomic_u32_wake(self.handle, offset,
+                                                wake_all if count is None else count,
+                                                ctypes.byref(woken)))
+        return woken.value

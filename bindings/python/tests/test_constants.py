@@ -37,8 +37,9 @@ def test_other_constants_match_the_header():
     assert mapfile.ADVICE == {name[len("MAPFILE_ADVICE_"):].lower(): value
                               for name, value in defines.items()
                               if name.startswith("MAPFILE_ADVICE_")}
-    assert (mapfile.FLAG_POPULATE, mapfile.FLAG_GUARD_RAW) == (
-        defines["MAPFILE_FLAG_POPULATE"], defines["MAPFILE_FLAG_GUARD_RAW"])
+    assert (mapfile.FLAG_POPULATE, mapfile.FLAG_GUARD_RAW, mapfile.FLAG_HUGE_PAGES) == (
+        defines["MAPFILE_FLAG_POPULATE"], defines["MAPFILE_FLAG_GUARD_RAW"],
+        defines["MAPFILE_FLAG_HUGE_PAGES"])
     assert (mapfile.CREATE_NEVER, mapfile.CREATE_NEW, mapfile.CREATE_IF_MISSING) == (
         defines["MAPFILE_CREATE_NEVER"], defines["MAPFILE_CREATE_NEW"],
         defines["MAPFILE_CREATE_IF_MISSING"])

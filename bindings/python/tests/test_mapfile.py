@@ -227,3 +227,66 @@ def test_check_raises_replaced_after_a_rename_over(tmp_path):
             m.check()
         assert caught.value.status == mapfile.REPLACED
         assert m.read() == b"old"
+
+
+def _add_in_child(memory, times):
+    for _ in range(times):
+        memory.atomic_add(0, 1)
+
+
+def test_anonymous_memory_is_shared_with_multiprocessing_fork_children():
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    with MapFile.anonymous(4096) as memory:
+        assert len(memory) == 4096 and memory.fileno() == -1
+        assert memory.count(0) == 4096  # zero-filled
+        workers = [context.Process(target=_add_in_child, args=(memory, 500)) for _ in range(4)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+            assert worker.exitcode == 0
+        assert memory.atomic_load(0) == 2000
+
+
+def _wake_after_store(memory):
+    memory.atomic_store(8, 1)  # the u32 at 8 becomes 1 (little-endian low half)
+    while memory.wake(8) == 0:  # until the parent is asleep and woken
+        pass
+
+
+def test_wait_and_wake_across_processes():
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    with MapFile.anonymous(4096) as memory:
+        assert memory.wait(8, 0, timeout=0.01) is False  # times out: the word holds 0
+        assert memory.wait(8, 5) is True  # differs: returns at once
+        child = context.Process(target=_wake_after_store, args=(memory,))
+        child.start()
+        while memory.atomic_load(8) == 0:
+            memory.wait(8, 0, timeout=5)
+        child.join()
+        assert child.exitcode == 0
+        with pytest.raises(mapfile.MapFileError) as raised:
+            memory.wait(2, 0)
+        assert raised.value.status == mapfile.MISALIGNED
+
+
+def test_memfd_is_shared_by_descriptor_and_cannot_shrink():
+    with MapFile.memfd("python-test", 8192) as memory:
+        assert os.readlink(f"/proc/self/fd/{memory.fileno()}").startswith("/memfd:python-test")
+        with MapFile(memory.fileno(), "r+") as other:
+            other.write(100, b"shared")
+            assert memory.read(100, 6) == b"shared"
+        with pytest.raises(mapfile.UnsupportedError) as raised:
+            memory.resize(4096)
+        assert "F_SEAL_SHRINK" in str(raised.value)
+        with pytest.raises(OSError):
+            os.ftruncate(memory.fileno(), 0)
+        memory.resize(16384)
+        assert len(memory) == 16384 and memory.huge_pages is False
+    with pytest.raises(mapfile.MapFileError) as raised:
+        MapFile.anonymous(0)
+    assert raised.value.status == mapfile.INVALID_ARG
