@@ -86,6 +86,9 @@ bench: lib
 	$(CC) -std=c99 $(C_WARNINGS) -O2 -Iinclude bench/bench.c -o build/bench/bench \
 		-L$(LIBDIR) -Wl,-rpath,$(CURDIR)/$(LIBDIR) -lmapfile -lpthread
 	./build/bench/bench build/bench $(BENCH_MIB)
+	@echo
+	@echo "Instructions per call (callgrind, deterministic):"
+	@scripts/instructions.sh build/bench/bench build/bench
 
 clean:
 	rm -rf build
