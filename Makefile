@@ -41,7 +41,7 @@ install: lib
 	ln -sf libmapfile.so.$(VERSION) $(DESTDIR)$(PREFIX)/$(INSTALL_LIBDIR)/libmapfile.so.$(MAJOR)
 	ln -sf libmapfile.so.$(MAJOR) $(DESTDIR)$(PREFIX)/$(INSTALL_LIBDIR)/libmapfile.so
 	install -m 644 $(LIBDIR)/libmapfile.a $(DESTDIR)$(PREFIX)/$(INSTALL_LIBDIR)/libmapfile.a
-	install -m 644 include/mapfile.h $(DESTDIR)$(PREFIX)/$(INSTALL_INCLUDEDIR)/mapfile.h
+	install -m 644 include/mapfile.h include/mapfile.hpp $(DESTDIR)$(PREFIX)/$(INSTALL_INCLUDEDIR)/
 	$(PC_FILL) -e 's|@CMAKE_INSTALL_PREFIX@|$(PREFIX)|' -e 's|@CMAKE_INSTALL_LIBDIR@|$(INSTALL_LIBDIR)|' \
 		-e 's|@CMAKE_INSTALL_INCLUDEDIR@|$(INSTALL_INCLUDEDIR)|' -e 's|@MAPFILE_PC_RPATH@||' \
 		cmake/mapfile.pc.in > $(DESTDIR)$(PREFIX)/$(INSTALL_LIBDIR)/pkgconfig/mapfile.pc
@@ -49,7 +49,7 @@ install: lib
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(PREFIX)/$(INSTALL_LIBDIR)/,libmapfile.so.$(VERSION) \
 		libmapfile.so.$(MAJOR) libmapfile.so libmapfile.a pkgconfig/mapfile.pc) \
-		$(DESTDIR)$(PREFIX)/$(INSTALL_INCLUDEDIR)/mapfile.h
+		$(addprefix $(DESTDIR)$(PREFIX)/$(INSTALL_INCLUDEDIR)/,mapfile.h mapfile.hpp)
 
 $(BUILD)/%: examples-c/%.c include/mapfile.h lib
 	@mkdir -p $(BUILD)

@@ -24,6 +24,7 @@ check_installed_tree() {
     readelf -d "$prefix/lib/libmapfile.so.$version" | grep -q "SONAME.*\[libmapfile.so.$major\]" &&
     test -f "$prefix/lib/libmapfile.a" &&
     cmp -s "$prefix/include/mapfile.h" include/mapfile.h &&
+    cmp -s "$prefix/include/mapfile.hpp" include/mapfile.hpp &&
     test -f "$prefix/lib/cmake/mapfile/mapfileConfig.cmake" &&
     test -f "$prefix/lib/cmake/mapfile/mapfileConfigVersion.cmake" &&
     grep -q "^Version: $version" "$prefix/lib/pkgconfig/mapfile.pc"

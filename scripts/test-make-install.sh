@@ -19,6 +19,7 @@ installed_tree() { # installed_tree LIBDIR INCLUDEDIR PREFIX_IN_PC
     readelf -d "$lib/libmapfile.so.$version" | grep -q "SONAME.*\[libmapfile.so.$major\]" &&
     test -f "$lib/libmapfile.a" &&
     cmp -s "$include/mapfile.h" include/mapfile.h &&
+    cmp -s "$include/mapfile.hpp" include/mapfile.hpp &&
     grep -qx "prefix=$prefix" "$lib/pkgconfig/mapfile.pc" &&
     grep -q "^Version: $version" "$lib/pkgconfig/mapfile.pc" &&
     ! grep -q "rpath\|@" "$lib/pkgconfig/mapfile.pc"

@@ -60,6 +60,32 @@ fn header_compiles_as_c_and_cxx_and_twice() {
     }
 }
 
+/// The C++ wrapper (include/mapfile.hpp) under C++17 (its own span stand-in) and C++20
+/// (std::span), -Wall -Wextra -Werror -pedantic: RAII, moves, views, exceptions, try_* variants.
+#[test]
+fn cxx_wrapper_works_under_cxx17_and_cxx20() {
+    for standard in ["-std=c++17", "-std=c++20"] {
+        let tag = standard.trim_start_matches("-std=").replace('+', "x");
+        let exe = compile(
+            &format!("test_wrapper-{tag}"),
+            &[root().join("tests/cpp/test_wrapper.cpp")],
+            &[standard],
+            "c++",
+        );
+        let dir = scratch_dir(&format!("wrapper-{tag}"));
+        let output = run_with_timeout(
+            std::process::Command::new(&exe).arg(&dir),
+            std::time::Duration::from_secs(60),
+        );
+        assert!(
+            output.status.success(),
+            "test_wrapper {standard} failed:\n{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
 /// A program that only dlopens the library (no -lmapfile) uses it, survives a truncation, and
 /// after dlclose a SIGBUS of its own still gets the default action (the library is -z nodelete).
 #[test]

@@ -458,3 +458,39 @@ fn example_spsc_ring() {
         ]
     );
 }
+
+#[test]
+fn example_cpp_grep_log() {
+    // The C++ example on the wrapper: numbered matching lines, a match on the last unterminated
+    // line, two matches on one line printed once.
+    let exe = compile(
+        "example-grep_log-cpp",
+        &[root().join("examples-cpp/grep_log.cpp")],
+        &["-std=c++17"],
+        "c++",
+    );
+    let dir = scratch_dir("cpp-grep");
+    let log = dir.join("app.log");
+    let text = "a ERROR x\nok\nERROR two ERROR\nfine\nlast ERROR";
+    std::fs::write(&log, text).unwrap();
+    let mut expected = String::new();
+    for (number, line) in text.lines().enumerate() {
+        if line.contains("ERROR") {
+            expected.push_str(&format!("{}:{line}\n", number + 1));
+        }
+    }
+    expected.push_str("3 matching lines\n");
+    let output = run_with_timeout(
+        Command::new(&exe).arg("ERROR").arg(&log),
+        Duration::from_secs(60),
+    );
+    assert!(output.status.success());
+    assert_eq!(String::from_utf8_lossy(&output.stdout), expected);
+    // A missing file is the library's message on stderr and exit 1, not a crash.
+    let output = run_with_timeout(
+        Command::new(&exe).arg("ERROR").arg(dir.join("missing")),
+        Duration::from_secs(60),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("No such file"));
+}
