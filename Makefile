@@ -1,6 +1,7 @@
 # The two set-up commands of the README. Needs only the Rust toolchain, a C compiler and python3.
 #   make demo   builds libmapfile (release), compiles two C examples against it, runs them on real files
-#   make test   runs every test: Rust, C programs, examples, header check, dlopen, Python binding,
+#   make test   runs every test: Rust, C programs, examples, header check, dlopen, Python binding
+#               (and its package: pip install into a fresh venv, import from anywhere, the wheel),
 #               valgrind memcheck of the C tests, the C tests under ASan+UBSan (library built with
 #               nightly -Zsanitizer=address when nightly is there), and the CMake/pkg-config integration (valgrind
 #               and cmake: .ci/run installs them; without them those parts say loudly that they
@@ -65,6 +66,7 @@ test:
 	cargo build --release
 	cargo test --release
 	scripts/test-python.sh
+	scripts/test-python-package.sh
 	@if command -v valgrind >/dev/null 2>&1; then \
 		scripts/test-valgrind.sh; \
 	else \

@@ -11,7 +11,8 @@
 If another process truncates the file, guarded calls raise TruncatedError instead of killing the
 interpreter (Python's own mmap module dies with SIGBUS there).
 
-The library is found through $MAPFILE_LIBRARY, then this repository's target/release or
+The library is found through $MAPFILE_LIBRARY, then the copy pip built into this package
+(`pip install ./bindings/python` runs cargo), then this repository's target/release or
 target/debug, then the system's libmapfile.so.0.
 """
 
@@ -22,7 +23,7 @@ import ctypes.util
 import os
 import weakref
 from pathlib import Path
-from typing import Optional, Union
+from typing import Iterator, Optional, Union
 
 __all__ = [
     "MapFile",
@@ -117,11 +118,14 @@ class _Options(ctypes.Structure):
     ]
 
 
-def _candidates():
+def _candidates() -> Iterator[str]:
     explicit = os.environ.get("MAPFILE_LIBRARY")
     if explicit:
         yield explicit
         return
+    # the library pip built into the package (pyproject.toml: setuptools-rust)
+    for packaged in sorted(Path(__file__).resolve().parent.glob("_libmapfile*.so")):
+        yield str(packaged)
     repository = Path(__file__).resolve().parents[3]
     for profile in ("release", "debug"):
         candidate = repository / "target" / profile / "libmapfile.so"
