@@ -73,6 +73,7 @@ test:
 		echo "SKIPPED: the valgrind memcheck runs: valgrind is not installed (apt-get install valgrind; .ci/run does)"; \
 	fi
 	scripts/test-sanitizers.sh
+	scripts/test-tools.sh
 	scripts/test-make-install.sh
 	@if command -v cmake >/dev/null 2>&1; then \
 		scripts/test-cmake-integration.sh; \

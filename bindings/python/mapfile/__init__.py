@@ -23,7 +23,7 @@ import ctypes.util
 import os
 import weakref
 from pathlib import Path
-from typing import Iterator, Optional, Union
+from typing import Iterator, List, Optional, Tuple, Union, overload
 
 __all__ = [
     "MapFile",
@@ -211,7 +211,7 @@ def _flags(populate: bool, guard_raw: bool, huge_pages: bool) -> int:
 
 def version() -> str:
     """The library's version, "MAJOR.MINOR.PATCH"."""
-    return library.mapfile_version().decode()
+    return str(library.mapfile_version().decode())
 
 
 def _check(status: int) -> None:
@@ -224,7 +224,7 @@ def _check(status: int) -> None:
     raise _ERRORS.get(status, MapFileError)(status, errno, message)
 
 
-PathLike = Union[str, bytes, os.PathLike]
+PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
 
 class MapFile:
@@ -270,7 +270,7 @@ class MapFile:
     def _adopt(self, handle: ctypes.c_void_p, mode: str) -> None:
         self._handle: Optional[int] = handle.value
         self.mode = mode
-        self._views: list = []  # weak references to the ctypes arrays behind view()s
+        self._views: List["weakref.ReferenceType[ctypes.Array[ctypes.c_ubyte]]"] = []  # behind view()s
 
     @classmethod
     def _memory(cls, name: Optional[str], size: int, flags: int) -> "MapFile":
@@ -332,10 +332,10 @@ class MapFile:
     def __enter__(self) -> "MapFile":
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def __del__(self):
+    def __del__(self) -> None:
         try:
             if self._handle is not None and not self._views_alive():
                 self.close()
@@ -355,15 +355,21 @@ class MapFile:
     # --- access ---
 
     def __len__(self) -> int:
-        return library.mapfile_len(self.handle)
+        return int(library.mapfile_len(self.handle))
 
-    def _range(self, key: slice):
+    def _range(self, key: slice) -> Tuple[int, int]:
         start, stop, step = key.indices(len(self))
         if step != 1:
             raise ValueError("only contiguous slices (step 1) are supported")
         return start, max(stop - start, 0)
 
-    def __getitem__(self, key):
+    @overload
+    def __getitem__(self, key: int) -> int: ...
+
+    @overload
+    def __getitem__(self, key: slice) -> bytes: ...
+
+    def __getitem__(self, key: Union[int, slice]) -> Union[int, bytes]:
         if isinstance(key, slice):
             start, size = self._range(key)
             return self.read(start, size)
@@ -372,14 +378,18 @@ class MapFile:
             raise IndexError("MapFile index out of range")
         return self.read(index, 1)[0]
 
-    def __setitem__(self, key, value) -> None:
+    def __setitem__(self, key: Union[int, slice], value: Union[int, bytes]) -> None:
         if isinstance(key, slice):
+            if isinstance(value, int):
+                raise TypeError("a slice takes bytes, not an int")
             start, size = self._range(key)
             data = bytes(value)
             if len(data) != size:
                 raise ValueError("a MapFile slice assignment cannot change the size")
             self.write(start, data)
             return
+        if not isinstance(value, int):
+            raise TypeError("an index takes an int (a byte value 0..255)")
         index = key + len(self) if key < 0 else key
         self.write(index, bytes([value]))
 
@@ -411,6 +421,15 @@ class MapFile:
         _check(library.mapfile_rfind(self.handle, end, needle, len(needle), ctypes.byref(position)))
         return -1 if position.value == NPOS else position.value
 
+    def chunks(self, size: int = 1 << 20, start: int = 0, end: Optional[int] = None) -> Iterator[bytes]:
+        """Guarded copies of [start, end) in pieces of `size` bytes (the last may be shorter):
+        bounded memory for any file size, TruncatedError instead of SIGBUS."""
+        if size <= 0:
+            raise ValueError(f"size must be positive, not {size}")
+        end = len(self) if end is None else end
+        for offset in range(start, end, size):
+            yield self.read(offset, min(size, end - offset))
+
     def lost_from(self) -> Optional[int]:
         """Offset of the first byte the library saw lost to truncation (a guarded call or a
         guard_raw view reached it), or None. No system call: cheap enough for every line."""
@@ -420,12 +439,12 @@ class MapFile:
     def fileno(self) -> int:
         """The mapping's own descriptor (closed by close(); do not close it yourself); -1 for
         anonymous memory."""
-        return library.mapfile_fd(self.handle)
+        return int(library.mapfile_fd(self.handle))
 
     @property
     def huge_pages(self) -> bool:
         """Whether the mapping is really backed by huge pages now (from /proc/self/smaps)."""
-        return library.mapfile_huge_pages(self.handle) == 1
+        return bool(library.mapfile_huge_pages(self.handle) == 1)
 
     def count(self, byte: Union[int, bytes], start: int = 0, end: Optional[int] = None) -> int:
         """How many bytes equal `byte` in [start, end)."""

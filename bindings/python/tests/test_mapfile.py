@@ -1,6 +1,7 @@
 """Tests of the Python binding, against the real libmapfile."""
 
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -290,3 +291,54 @@ def test_memfd_is_shared_by_descriptor_and_cannot_shrink():
     with pytest.raises(mapfile.MapFileError) as raised:
         MapFile.anonymous(0)
     assert raised.value.status == mapfile.INVALID_ARG
+
+
+def _readme_block(after: str) -> str:
+    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme[readme.index(after):]
+    start = section.index("```python\n") + len("```python\n")
+    return section[start:section.index("```", start)]
+
+
+def test_readme_search_large_log_example(tmp_path):
+    code = _readme_block("Search a multi-gigabyte log")
+    assert len(code.strip().splitlines()) <= 12
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    lines = [f"{i} {'ERROR db timeout' if i % 7 == 3 else 'INFO ok'} end" for i in range(2000)]
+    log = tmp_path / "massive.log"
+    log.write_text("\n".join(lines))  # the last line has no newline
+    found = namespace["search_large_log"](str(log), r"ERROR.*timeout")
+    text = log.read_bytes()
+    expected = [(text.index(line.encode()) + line.index("ERROR"), line) for line in lines if "ERROR" in line]
+    assert found == expected and len(found) == 286
+
+
+def test_chunks_cover_the_file_in_order(pattern_file):
+    with MapFile(pattern_file) as m:
+        pieces = list(m.chunks(3000))
+        assert b"".join(pieces) == m.read() and all(len(p) == 3000 for p in pieces[:-1])
+        assert b"".join(m.chunks(7, 10, 30)) == m.read(10, 20)
+        with pytest.raises(ValueError):
+            next(m.chunks(0))
+
+
+def test_numpy_frombuffer_sees_the_mapping_without_a_copy(tmp_path):
+    numpy = pytest.importorskip("numpy", reason="numpy is not installed in this venv")
+    path = tmp_path / "array.bin"
+    path.write_bytes(numpy.arange(1024, dtype=numpy.uint32).tobytes())
+    with MapFile(path, "r+") as m:
+        view = m.view()
+        array = numpy.frombuffer(view, dtype=numpy.uint32)
+        assert array[1000] == 1000
+        m.write(4 * 1000, numpy.uint32(7).tobytes())
+        assert array[1000] == 7  # the same memory, no copy
+        del array
+        view.release()
+
+
+def test_binding_passes_mypy_strict():
+    mypy = pytest.importorskip("mypy.api", reason="mypy is not installed in this venv")
+    package = pathlib.Path(__file__).resolve().parents[1] / "mapfile"
+    report, errors, status = mypy.run(["--strict", "--no-incremental", str(package)])
+    assert status == 0, report + errors
