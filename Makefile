@@ -74,6 +74,7 @@ test:
 	fi
 	scripts/test-sanitizers.sh
 	scripts/test-tools.sh
+	scripts/test-other-languages.sh
 	scripts/test-make-install.sh
 	@if command -v cmake >/dev/null 2>&1; then \
 		scripts/test-cmake-integration.sh; \

@@ -17,5 +17,20 @@ step() {
   fi
 }
 
+# `step_with TOOL NAME COMMAND...`: `step` when TOOL is on the PATH; else says loudly that NAME
+# was skipped, records it in target/skipped-tests.txt and counts it in $skipped.
+skipped=0
+step_with() {
+  local tool=$1
+  shift
+  if command -v "$tool" >/dev/null 2>&1; then
+    step "$@"
+  else
+    echo "SKIPPED $1: $tool is not installed (.ci/run installs it)"
+    echo "$1 ($tool not installed)" >>target/skipped-tests.txt
+    skipped=$((skipped + 1))
+  fi
+}
+
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n 1)
 major=${version%%.*}

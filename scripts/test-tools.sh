@@ -31,21 +31,8 @@ gdb_stops_without_the_handle_command() {
   grep -q "Program received signal SIGBUS" "$work/gdb2.out"
 }
 
-skipped=0
-if command -v valgrind >/dev/null 2>&1; then
-  step valgrind_delivers_sigbus_to_the_guard under_valgrind
-else
-  echo "SKIPPED: valgrind is not installed (.ci/run installs it)"
-  echo "tools: valgrind (not installed)" >>target/skipped-tests.txt
-  skipped=$((skipped + 1))
-fi
-if command -v gdb >/dev/null 2>&1; then
-  step gdb_with_handle_sigbus_pass under_gdb
-  step gdb_stops_without_it gdb_stops_without_the_handle_command
-else
-  echo "SKIPPED: gdb is not installed (.ci/run installs it)"
-  echo "tools: gdb (not installed)" >>target/skipped-tests.txt
-  skipped=$((skipped + 1))
-fi
+step_with valgrind valgrind_delivers_sigbus_to_the_guard under_valgrind
+step_with gdb gdb_with_handle_sigbus_pass under_gdb
+step_with gdb gdb_stops_without_it gdb_stops_without_the_handle_command
 echo "tools: $passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]
