@@ -294,10 +294,12 @@ def test_memfd_is_shared_by_descriptor_and_cannot_shrink():
 
 
 def _readme_block(after: str) -> str:
-    readme = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
+    """The first Python block after `after` in the repository's README (dedented: it sits in a
+    list item)."""
+    readme = (pathlib.Path(__file__).resolve().parents[3] / "README.md").read_text()
     section = readme[readme.index(after):]
     start = section.index("```python\n") + len("```python\n")
-    return section[start:section.index("```", start)]
+    return textwrap.dedent(section[start:section.index("```", start)])
 
 
 def test_readme_search_large_log_example(tmp_path):
