@@ -286,14 +286,24 @@ TEST(memfd_passes_to_another_process_over_scm_rights) {
     CHECK_OK(mapfile_close(m));
 }
 
-/* Another handle of a memfd sees growth by mapfile_refresh, and raw pointers of both stay valid. */
-TEST(memfd_growth_reaches_other_handles_by_refresh) {
+/* Another handle of a memfd sees growth by mapfile_refresh; a READ_ONLY one refuses every write
+ * (READ_ONLY) but waits and wakes. */
+TEST(memfd_growth_reaches_other_handles_by_refresh_and_read_only_ones_never_write) {
     mapfile_t *m = NULL;
     CHECK_OK(mapfile_open_memfd("grows", PAGE, 0, &m));
     if (m == NULL) return;
     mapfile_t *other = open_fd_with(mapfile_fd(m), MAPFILE_MODE_READ_ONLY);
     CHECK(other != NULL);
     if (other == NULL) return;
+    /* a READ_ONLY receiver reads and waits, never writes */
+    CHECK_STATUS(mapfile_write(other, 0, "x", 1), MAPFILE_ERR_READ_ONLY);
+    CHECK_STATUS(mapfile_atomic_u32_store(other, 0, 1), MAPFILE_ERR_READ_ONLY);
+    CHECK_STATUS(mapfile_resize(other, 2 * PAGE), MAPFILE_ERR_READ_ONLY);
+    CHECK_OK(mapfile_atomic_u32_wait(other, 0, 1, 0)); /* holds 0, not 1: returns at once */
+    CHECK_STATUS(mapfile_atomic_u32_wait(other, 0, 0, 1000), MAPFILE_ERR_TIMED_OUT);
+    uint32_t woken = 9;
+    CHECK_OK(mapfile_atomic_u32_wake(other, 0, 1, &woken));
+    CHECK(woken == 0);
     CHECK_OK(mapfile_resize(m, 3 * PAGE));
     CHECK_OK(mapfile_write(m, 3 * PAGE - 1, "z", 1));
     CHECK(mapfile_len(other) == PAGE);
@@ -462,7 +472,7 @@ int main(int argc, char **argv) {
     RUN(anonymous_and_memfd_refuse_bad_arguments);
     RUN(memfd_is_sealed_against_shrinking_and_may_grow);
     RUN(memfd_passes_to_another_process_over_scm_rights);
-    RUN(memfd_growth_reaches_other_handles_by_refresh);
+    RUN(memfd_growth_reaches_other_handles_by_refresh_and_read_only_ones_never_write);
     RUN(named_shared_memory_is_a_file_under_dev_shm);
     RUN(huge_pages_fall_back_to_normal_pages_when_none_are_free);
     RUN(huge_pages_are_used_when_the_system_has_them_reserved);
