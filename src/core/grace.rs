@@ -46,9 +46,194 @@ const BARRIER_MEMBARRIER: u8 = 1;
 const BARRIER_FENCES: u8 = 2;
 static BARRIER: AtomicU8 = AtomicU8::new(BARRIER_UNKNOWN);
 
+/// How a thread finds its own mark on every guarded call, and the SIGBUS handler finds it too.
+///
+/// On x86_64 and aarch64 Linux: by the thread pointer (the `fs` base, `tpidr_el0`), read with one
+/// instruction and hashed into a table of (thread pointer, mark) slots, so the guarded path makes
+/// no `__tls_get_addr` call (a shared library's thread-locals cost one per access), and the
+/// handler reads plain static memory: nothing is allocated lazily, dlopen'ed or not. A slot is
+/// claimed at the thread's first guarded call and given back by its thread-exit destructor; a
+/// live thread pointer is unique, so a slot's owner is the only thread that can match it.
+/// Elsewhere: a const `thread_local!`.
+mod slot {
+    use super::Mark;
+
+    #[cfg(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    ))]
+    mod by_thread_pointer {
+        use super::Mark;
+        use std::ptr;
+        use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
+
+        const BITS: u32 = 13;
+        const SLOTS: usize = 1 << BITS;
+        /// How far from its home slot a thread may land (past that it goes unmarked).
+        const PROBES: usize = 64;
+
+        struct Slot {
+            /// The owning thread's thread pointer (0: free).
+            thread: AtomicUsize,
+            mark: AtomicPtr<Mark>,
+        }
+
+        static TABLE: [Slot; SLOTS] = [const {
+            Slot {
+                thread: AtomicUsize::new(0),
+                mark: AtomicPtr::new(ptr::null_mut()),
+            }
+        }; SLOTS];
+
+        /// This thread's thread pointer: never 0, unique among live threads.
+        #[inline(always)]
+        fn thread_pointer() -> usize {
+            let pointer: usize;
+            // SAFETY: reads the thread pointer (x86_64: the TCB's self pointer at fs:0; aarch64:
+            // the tpidr_el0 register); nothing is written.
+            #[cfg(target_arch = "x86_64")]
+            unsafe {
+                std::arch::asm!("mov {}, qword ptr fs:0", out(reg) pointer,
+                    options(pure, readonly, nostack, preserves_flags));
+            }
+            // SAFETY: as above.
+            #[cfg(target_arch = "aarch64")]
+            unsafe {
+                std::arch::asm!("mrs {}, tpidr_el0", out(reg) pointer,
+                    options(pure, nomem, nostack, preserves_flags));
+            }
+            pointer
+        }
+
+        /// The slot a thread looks at first (Fibonacci hashing of its thread pointer).
+        #[inline(always)]
+        fn home(thread: usize) -> usize {
+            (thread as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) as usize >> (usize::BITS - BITS)
+        }
+
+        #[inline(always)]
+        pub(in super::super) fn get() -> *const Mark {
+            let thread = thread_pointer();
+            let slot = &TABLE[home(thread)];
+            if slot.thread.load(Ordering::Relaxed) == thread {
+                return slot.mark.load(Ordering::Relaxed);
+            }
+            probe(thread)
+        }
+
+        /// `get` past the home slot (a collision), or null for a thread without a slot.
+        #[cold]
+        fn probe(thread: usize) -> *const Mark {
+            let first = home(thread);
+            (1..PROBES)
+                .map(|i| &TABLE[(first + i) % SLOTS])
+                .find(|slot| slot.thread.load(Ordering::Relaxed) == thread)
+                .map_or(ptr::null(), |slot| slot.mark.load(Ordering::Relaxed))
+        }
+
+        /// Gives this thread's slot `mark` (claiming a free one); false when none is free near
+        /// its home.
+        pub(in super::super) fn set(mark: *const Mark) -> bool {
+            let thread = thread_pointer();
+            let first = home(thread);
+            for i in 0..PROBES {
+                let slot = &TABLE[(first + i) % SLOTS];
+                let owner = slot.thread.load(Ordering::Relaxed);
+                let ours = owner == thread
+                    || owner == 0
+                        && slot
+                            .thread
+                            .compare_exchange(0, thread, Ordering::AcqRel, Ordering::Relaxed)
+                            .is_ok();
+                if ours {
+                    slot.mark.store(mark.cast_mut(), Ordering::Relaxed);
+                    return true;
+                }
+            }
+            false
+        }
+
+        /// Test hook: how many slots threads hold now.
+        #[cfg(test)]
+        pub(in super::super) fn occupied() -> usize {
+            TABLE
+                .iter()
+                .filter(|slot| slot.thread.load(Ordering::Relaxed) != 0)
+                .count()
+        }
+
+        /// Gives this thread's slot back (thread exit).
+        pub(in super::super) fn clear() {
+            let thread = thread_pointer();
+            let first = home(thread);
+            if let Some(slot) = (0..PROBES)
+                .map(|i| &TABLE[(first + i) % SLOTS])
+                .find(|slot| slot.thread.load(Ordering::Relaxed) == thread)
+            {
+                slot.mark.store(ptr::null_mut(), Ordering::Relaxed);
+                slot.thread.store(0, Ordering::Release);
+            }
+        }
+    }
+
+    #[cfg(all(
+        test,
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    ))]
+    pub(super) use by_thread_pointer::occupied;
+    #[cfg(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    ))]
+    pub(super) use by_thread_pointer::{clear, get, set};
+
+    #[cfg(not(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    )))]
+    mod by_thread_local {
+        use super::Mark;
+        use std::cell::Cell;
+
+        thread_local! {
+            static MARK: Cell<*const Mark> = const { Cell::new(std::ptr::null()) };
+        }
+
+        #[inline(always)]
+        pub(in super::super) fn get() -> *const Mark {
+            MARK.with(Cell::get)
+        }
+
+        pub(in super::super) fn set(mark: *const Mark) -> bool {
+            MARK.try_with(|cell| cell.set(mark)).is_ok()
+        }
+
+        pub(in super::super) fn clear() {
+            let _ = MARK.try_with(|cell| cell.set(std::ptr::null()));
+        }
+    }
+
+    #[cfg(not(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    )))]
+    pub(super) use by_thread_local::{clear, get, set};
+
+    /// Test hook: thread-locals hold no shared slots.
+    #[cfg(all(
+        test,
+        not(all(
+            target_os = "linux",
+            any(target_arch = "x86_64", target_arch = "aarch64")
+        ))
+    ))]
+    pub(super) fn occupied() -> usize {
+        0
+    }
+}
+
 thread_local! {
-    /// This thread's mark (null until its first guarded operation). Const, no destructor.
-    static MARK: Cell<*const Mark> = const { Cell::new(ptr::null()) };
     /// Hands the mark back when the thread ends (registered at the first guarded operation).
     static RELEASE: MarkRelease = const { MarkRelease };
     /// The mapping read by a thread that found no free mark (the rare fallback path).
@@ -59,11 +244,11 @@ struct MarkRelease;
 
 impl Drop for MarkRelease {
     fn drop(&mut self) {
-        if let Ok(mark) = MARK.try_with(|cell| cell.replace(ptr::null())) {
-            if !mark.is_null() {
-                // SAFETY: marks are never freed.
-                unsafe { (*mark).owned.store(false, Ordering::Release) };
-            }
+        let mark = slot::get();
+        slot::clear();
+        if !mark.is_null() {
+            // SAFETY: marks are never freed.
+            unsafe { (*mark).owned.store(false, Ordering::Release) };
         }
     }
 }
@@ -92,9 +277,10 @@ impl Drop for Reading {
 }
 
 /// The mapping id this thread is inside a guarded call on (0: none). Async-signal-safe: the
-/// SIGBUS handler asks it (a const thread-local without destructor, then one atomic load).
+/// SIGBUS handler asks it (the thread pointer's slot, then one atomic load; the fallback
+/// thread-local is const, without destructor).
 pub fn reading_mapping() -> usize {
-    let mark = MARK.with(Cell::get);
+    let mark = slot::get();
     if mark.is_null() {
         return UNMARKED.with(Cell::get);
     }
@@ -106,7 +292,7 @@ pub fn reading_mapping() -> usize {
 /// Call it BEFORE taking the view; a writer that published a newer view after `sequence` waits.
 #[inline(always)]
 pub fn read(mapping: usize, sequence: u64) -> Reading {
-    let mark = MARK.with(Cell::get);
+    let mark = slot::get();
     let mark = if mark.is_null() { own_mark() } else { mark };
     if mark.is_null() {
         UNMARKED.with(|cell| cell.set(mapping));
@@ -206,8 +392,13 @@ fn own_mark() -> *const Mark {
         }
     }
     if !found.is_null() {
-        MARK.with(|cell| cell.set(found));
-        // Registers the destructor that hands the mark back at thread exit.
+        if !slot::set(found) {
+            // No slot for this thread: give the mark back and go unmarked (counted readers).
+            // SAFETY: published marks are never freed.
+            unsafe { &*found }.owned.store(false, Ordering::Release);
+            return ptr::null();
+        }
+        // Registers the destructor that hands the mark and the slot back at thread exit.
         RELEASE.with(|_| {});
     }
     found
@@ -274,6 +465,46 @@ pub fn wait_for_readers(mapping: usize, sequence: u64) {
 mod tests {
     use super::*;
     use std::sync::Arc;
+
+    /// Each thread finds its own mark (what the SIGBUS handler asks answers per thread), no two
+    /// live threads share one, and a thread that ends gives its mark and slot back: 2,000
+    /// short-lived threads, 16 at a time (glibc reuses their thread pointers).
+    #[test]
+    fn every_thread_finds_its_own_mark_and_gives_it_back() {
+        for round in 0..125usize {
+            let together = Arc::new(std::sync::Barrier::new(16));
+            let threads: Vec<_> = (0..16usize)
+                .map(|i| {
+                    let together = together.clone();
+                    std::thread::spawn(move || {
+                        let id = 0x10_0000 + round * 16 + i;
+                        assert_eq!(reading_mapping(), 0);
+                        let reading = read(id, 2);
+                        assert!(!reading.mark.is_null(), "this thread found no mark");
+                        // SAFETY: marks are never freed.
+                        let owned = unsafe { &*reading.mark }.owned.load(Ordering::SeqCst);
+                        assert!(owned, "this thread uses a mark it does not own");
+                        together.wait(); // all 16 inside a guarded call at once
+                        assert_eq!(reading_mapping(), id);
+                        let mark = reading.mark as usize;
+                        together.wait();
+                        drop(reading);
+                        assert_eq!(reading_mapping(), 0);
+                        mark
+                    })
+                })
+                .collect();
+            let mut marks: Vec<usize> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+            marks.sort_unstable();
+            marks.dedup();
+            assert_eq!(marks.len(), 16, "two live threads shared a mark");
+        }
+        assert!(
+            slot::occupied() < 64,
+            "{} slots still taken",
+            slot::occupied()
+        );
+    }
 
     /// The writer waits for a reader that started from an older view, and not for one that
     /// started from the new view.

@@ -3,12 +3,12 @@
 //! other SIGBUS on exactly as the kernel would have delivered it to the previous disposition.
 //!
 //! Everything reachable from the handler is async-signal-safe: atomics, `fstat`, `mmap`,
-//! `process_vm_readv`, `sigaction`, `raise`, and a const-initialised thread-local without
-//! destructor (`grace::reading_mapping`). One caveat: when the library was dlopen'ed, glibc may
-//! allocate a thread's block for it on that thread's first access. The handler reads the mark
-//! only after finding the fault in one of this library's mappings without the raw guard; a
-//! thread that made a guarded call has its block already, and any other such fault is a raw
-//! access that goes on to the previous disposition (death by default).
+//! `process_vm_readv`, `sigaction`, `raise`, and `grace::reading_mapping`, which finds the
+//! thread's mark by its thread pointer in static memory (no thread-local storage on x86_64 and
+//! aarch64 Linux, so nothing is allocated lazily even when the library was dlopen'ed; elsewhere
+//! a const thread-local without destructor, read only after the fault was found in one of this
+//! library's mappings without the raw guard, by which time a thread that made a guarded call
+//! has its block).
 
 use std::mem::MaybeUninit;
 use std::ptr;
@@ -99,8 +99,7 @@ fn recover(registry: &Registry, address: usize) -> bool {
     else {
         return false;
     };
-    // Raw guard first: it needs no thread-local, so a thread that never made a guarded call
-    // does not touch this library's TLS inside the handler.
+    // Raw guard first: it needs no mark at all.
     if !entry.raw_guard && grace::reading_mapping() != entry.owner {
         return false;
     }
