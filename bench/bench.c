@@ -321,69 +321,76 @@ __attribute__((noinline)) static uint64_t count_calls_accessor(const struct acce
     return sum;
 }
 
+/* A scratch file of `len` bytes in `dir`, mapped by the library and by hand: the two peers of
+ * S3c and of the instruction counts. */
+struct scratch {
+    char path[4096];
+    mapfile_t *m;
+    int fd;
+    struct accessor raw;
+};
+
+static void scratch_open(struct scratch *s, const char *dir, const char *name, uint64_t len) {
+    snprintf(s->path, sizeof s->path, "%s/%s", dir, name);
+    unlink(s->path);
+    s->m = NULL;
+    if (mapfile_create(s->path, len, &s->m) != MAPFILE_OK) die("mapfile_create");
+    s->fd = open(s->path, O_RDWR);
+    s->raw.bytes = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, s->fd, 0);
+    s->raw.len = len;
+    if (s->fd < 0 || s->raw.bytes == MAP_FAILED) die("mmap");
+}
+
+static void scratch_close(struct scratch *s) {
+    munmap(s->raw.bytes, s->raw.len);
+    close(s->fd);
+    mapfile_close(s->m);
+    unlink(s->path);
+}
+
 /* S3 against the non-inlined accessor, for read, write and atomic load, on a scratch file of
  * SCRATCH_MIB (written by both). */
 enum { SCRATCH_MIB = 64 };
 
 static void accessor_calls(const char *dir) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/scratch-accessor", dir);
-    unlink(path);
-    mapfile_t *m = NULL;
     uint64_t len = (uint64_t)SCRATCH_MIB << 20;
-    if (mapfile_create(path, len, &m) != MAPFILE_OK) die("mapfile_create");
-    uint8_t *bytes = NULL;
-    if (mapfile_slice_mut(m, 0, len, &bytes) != MAPFILE_OK) die("slice");
-    memset(bytes, 1, len);
-    int fd = open(path, O_RDWR);
-    struct accessor a = {mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), len};
-    if (fd < 0 || a.bytes == MAP_FAILED) die("mmap");
+    struct scratch s;
+    scratch_open(&s, dir, "scratch-accessor", len);
+    memset(s.raw.bytes, 1, len);
     static const char *const names[] = {"2M random 8-byte mapfile_read", "2M random 8-byte mapfile_write",
                                         "2M random mapfile_atomic_u64_load"};
     for (int call = CALL_READ; call <= CALL_LOAD; call++) {
         double ours[REPEATS], theirs[REPEATS];
         for (int r = 0; r < REPEATS; r++) {
             double t = now();
-            sink += count_calls_mapfile(m, call, RANDOM_READS, len);
+            sink += count_calls_mapfile(s.m, call, RANDOM_READS, len);
             ours[r] = (now() - t) * 1e9 / RANDOM_READS;
             t = now();
-            sink += count_calls_accessor(&a, call, RANDOM_READS, len);
+            sink += count_calls_accessor(&s.raw, call, RANDOM_READS, len);
             theirs[r] = (now() - t) * 1e9 / RANDOM_READS;
         }
         report("S3c", names[call], "ns/op", median(ours, REPEATS), "non-inlined C accessor", median(theirs, REPEATS), 0, 1.3,
                "<= 1.3x");
     }
-    munmap(a.bytes, len);
-    close(fd);
-    mapfile_close(m);
-    unlink(path);
+    scratch_close(&s);
 }
 
 /* `bench --instructions DIR CALL N`: runs N calls of one kind (mapfile_read, mapfile_write,
  * mapfile_atomic_u64_load, or the accessor's), for callgrind to count (--toggle-collect on the
  * count_calls_* functions; scripts/instructions.sh divides). */
 static int instructions_mode(const char *dir, const char *which, int n) {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/scratch-instructions", dir);
-    unlink(path);
     uint64_t len = 4 << 20;
-    mapfile_t *m = NULL;
-    if (mapfile_create(path, len, &m) != MAPFILE_OK) die("mapfile_create");
-    int fd = open(path, O_RDWR);
-    struct accessor a = {mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), len};
-    if (fd < 0 || a.bytes == MAP_FAILED) die("mmap");
+    struct scratch s;
+    scratch_open(&s, dir, "scratch-instructions", len);
     static const char *const calls[] = {"read", "write", "load"};
     for (int call = CALL_READ; call <= CALL_LOAD; call++) {
         char ours[32], peer[32];
         snprintf(ours, sizeof ours, "mapfile_%s", calls[call]);
         snprintf(peer, sizeof peer, "accessor_%s", calls[call]);
-        if (strcmp(which, ours) == 0) sink += count_calls_mapfile(m, call, n, len);
-        if (strcmp(which, peer) == 0) sink += count_calls_accessor(&a, call, n, len);
+        if (strcmp(which, ours) == 0) sink += count_calls_mapfile(s.m, call, n, len);
+        if (strcmp(which, peer) == 0) sink += count_calls_accessor(&s.raw, call, n, len);
     }
-    munmap(a.bytes, len);
-    close(fd);
-    mapfile_close(m);
-    unlink(path);
+    scratch_close(&s);
     return 0;
 }
 

@@ -6,22 +6,25 @@
 # Prints "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
+work=$PWD/build/valgrind
+rm -rf "$work"
+mkdir -p "$work"
+source scripts/steps.sh
 programs=target/release/deps/c-programs
-passed=0
-failed=0
+
+memcheck() { # memcheck NAME: the test program NAME under memcheck, in its own scratch directory
+  local scratch
+  scratch=$(mktemp -d)
+  valgrind -q --fair-sched=yes --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+    "$programs/$1" "$scratch"
+  local status=$?
+  rm -rf "$scratch"
+  return $status
+}
+
 # The programs that need no SIGBUS carry the line "Also run under valgrind memcheck" (one list).
 for name in $(grep -l "Also run under valgrind memcheck" tests/c/test_*.c | xargs -n1 basename | sed 's/\.c$//'); do
-  scratch=$(mktemp -d)
-  if valgrind -q --fair-sched=yes --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
-    "$programs/$name" "$scratch" >"$scratch.log" 2>&1; then
-    echo "ok valgrind $name"
-    passed=$((passed + 1))
-  else
-    echo "FAILED valgrind $name"
-    tail -n 40 "$scratch.log" | sed 's/^/    /'
-    failed=$((failed + 1))
-  fi
-  rm -rf "$scratch" "$scratch.log"
+  step "valgrind_$name" memcheck "$name"
 done
 echo "valgrind: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

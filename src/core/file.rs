@@ -31,6 +31,9 @@ pub(super) struct MappedFile {
     file: File,
     origin: Origin,
     identity: (u64, u64),
+    /// Had no name at open (nlink 0: a memfd, an unlinked file): only such a file can carry
+    /// seals, so only its seals are ever asked for.
+    unnamed: bool,
     /// Sealed against shrinking (F_SEAL_SHRINK, which can never be removed): no page of it can
     /// be lost, so nothing mapping it can fault.
     sealed: bool,
@@ -158,6 +161,7 @@ impl MappedFile {
             file,
             origin,
             identity: (0, 0),
+            unnamed: false,
             sealed: false,
             hugetlb: false,
         };
@@ -174,9 +178,8 @@ impl MappedFile {
         mapped.identity = (metadata.dev(), metadata.ino());
         // Only a file with no name (a memfd, an unlinked file) can carry seals: one fcntl for
         // those, none for the files of a directory.
-        if metadata.nlink() == 0 {
-            mapped.sealed = mapped.seals() & libc::F_SEAL_SHRINK != 0;
-        }
+        mapped.unnamed = metadata.nlink() == 0;
+        mapped.sealed = mapped.seals() & libc::F_SEAL_SHRINK != 0;
         let mut size = metadata.len();
         if size == 0 && may_have_content {
             if let Some((copy, len)) = mapped.snapshot_if_pseudo(mode)? {
@@ -241,8 +244,12 @@ impl MappedFile {
         self.hugetlb
     }
 
-    /// The file's seals now (F_GET_SEALS); 0 for a file that cannot carry any.
+    /// The file's seals now (F_GET_SEALS); 0, without a system call, for a file that had a
+    /// name at open (a file created by open() cannot be sealed).
     pub(super) fn seals(&self) -> libc::c_int {
+        if !self.unnamed {
+            return 0;
+        }
         // SAFETY: F_GET_SEALS reads the seals of our own descriptor (EINVAL when it has none).
         unsafe { libc::fcntl(self.file.as_raw_fd(), libc::F_GET_SEALS) }.max(0)
     }

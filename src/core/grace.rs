@@ -121,23 +121,28 @@ mod slot {
             probe(thread)
         }
 
+        /// The slots a thread may hold: its home and the PROBES - 1 after it.
+        fn neighbourhood(thread: usize) -> impl Iterator<Item = &'static Slot> {
+            let first = home(thread);
+            (0..PROBES).map(move |i| &TABLE[(first + i) % SLOTS])
+        }
+
+        /// The slot `thread` holds, if any.
+        fn held(thread: usize) -> Option<&'static Slot> {
+            neighbourhood(thread).find(|slot| slot.thread.load(Ordering::Relaxed) == thread)
+        }
+
         /// `get` past the home slot (a collision), or null for a thread without a slot.
         #[cold]
         fn probe(thread: usize) -> *const Mark {
-            let first = home(thread);
-            (1..PROBES)
-                .map(|i| &TABLE[(first + i) % SLOTS])
-                .find(|slot| slot.thread.load(Ordering::Relaxed) == thread)
-                .map_or(ptr::null(), |slot| slot.mark.load(Ordering::Relaxed))
+            held(thread).map_or(ptr::null(), |slot| slot.mark.load(Ordering::Relaxed))
         }
 
         /// Gives this thread's slot `mark` (claiming a free one); false when none is free near
         /// its home.
         pub(in super::super) fn set(mark: *const Mark) -> bool {
             let thread = thread_pointer();
-            let first = home(thread);
-            for i in 0..PROBES {
-                let slot = &TABLE[(first + i) % SLOTS];
+            for slot in neighbourhood(thread) {
                 let owner = slot.thread.load(Ordering::Relaxed);
                 let ours = owner == thread
                     || owner == 0
@@ -164,12 +169,7 @@ mod slot {
 
         /// Gives this thread's slot back (thread exit).
         pub(in super::super) fn clear() {
-            let thread = thread_pointer();
-            let first = home(thread);
-            if let Some(slot) = (0..PROBES)
-                .map(|i| &TABLE[(first + i) % SLOTS])
-                .find(|slot| slot.thread.load(Ordering::Relaxed) == thread)
-            {
+            if let Some(slot) = held(thread_pointer()) {
                 slot.mark.store(ptr::null_mut(), Ordering::Relaxed);
                 slot.thread.store(0, Ordering::Release);
             }

@@ -579,7 +579,8 @@ impl Mapping {
     }
 
     /// UNSUPPORTED when the file's seals forbid going from `current` to `new_size` bytes (only
-    /// a memfd carries seals; F_GET_SEALS is asked now, since another process may add some).
+    /// a memfd carries seals; for one, F_GET_SEALS is asked now, since another process may add
+    /// some; for a file with a name, no system call).
     fn sizes_allowed(&self, current: u64, new_size: u64) -> Result<()> {
         let seals = self.file.seals();
         let forbidden = if new_size < current && seals & libc::F_SEAL_SHRINK != 0 {
