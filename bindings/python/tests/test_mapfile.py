@@ -252,9 +252,14 @@ def test_anonymous_memory_is_shared_with_multiprocessing_fork_children():
 
 
 def _wake_after_store(memory):
+    import time
+
     memory.atomic_store(8, 1)  # the u32 at 8 becomes 1 (little-endian low half)
-    while memory.wake(8) == 0:  # until the parent is asleep and woken
-        pass
+    deadline = time.monotonic() + 30
+    # wake until a sleeper was woken, or the parent saw the value without sleeping (word 16)
+    while memory.wake(8) == 0 and memory.atomic_load(16) == 0:
+        if time.monotonic() > deadline:
+            os._exit(1)
 
 
 def test_wait_and_wake_across_processes():
@@ -268,7 +273,8 @@ def test_wait_and_wake_across_processes():
         child.start()
         while memory.atomic_load(8) == 0:
             memory.wait(8, 0, timeout=5)
-        child.join()
+        memory.atomic_store(16, 1)
+        child.join(timeout=60)
         assert child.exitcode == 0
         with pytest.raises(mapfile.MapFileError) as raised:
             memory.wait(2, 0)
