@@ -269,25 +269,40 @@ static void *guarded_random_reads(void *argument) {
 }
 
 /* The fair peer of a library call (issue 12): a minimal non-inlined C accessor over a raw
- * mapping, bounds check + memcpy, as a hand-written wrapper library would have it. */
+ * mapping, bounds check + memcpy, as a hand-written wrapper library would have it. Compiled as
+ * the separate function such a library exports: with plain `noinline`, gcc cloned it for the
+ * caller's constant length and passed the struct's fields in registers (constprop + isra:
+ * 8 instructions, memcpy folded into one load and store), which no call into a library gets.
+ * gcc's `noipa` forbids that; clang does not clone, and external linkage keeps it from
+ * propagating the caller's constants. */
+#if defined(__clang__)
+#define LIBRARY_FUNCTION __attribute__((noinline))
+#else
+#define LIBRARY_FUNCTION __attribute__((noipa))
+#endif
+
 struct accessor {
     char *bytes;
     uint64_t len;
 };
 
-__attribute__((noinline)) static int accessor_read(const struct accessor *a, uint64_t offset, void *into, size_t len) {
+int accessor_read(const struct accessor *a, uint64_t offset, void *into, size_t len);
+int accessor_write(const struct accessor *a, uint64_t offset, const void *from, size_t len);
+int accessor_load(const struct accessor *a, uint64_t offset, uint64_t *out);
+
+LIBRARY_FUNCTION int accessor_read(const struct accessor *a, uint64_t offset, void *into, size_t len) {
     if (offset > a->len || len > a->len - offset) return -1;
     memcpy(into, a->bytes + offset, len);
     return 0;
 }
 
-__attribute__((noinline)) static int accessor_write(const struct accessor *a, uint64_t offset, const void *from, size_t len) {
+LIBRARY_FUNCTION int accessor_write(const struct accessor *a, uint64_t offset, const void *from, size_t len) {
     if (offset > a->len || len > a->len - offset) return -1;
     memcpy(a->bytes + offset, from, len);
     return 0;
 }
 
-__attribute__((noinline)) static int accessor_load(const struct accessor *a, uint64_t offset, uint64_t *out) {
+LIBRARY_FUNCTION int accessor_load(const struct accessor *a, uint64_t offset, uint64_t *out) {
     if (offset > a->len || 8 > a->len - offset || offset % 8 != 0) return -1;
     *out = __atomic_load_n((const uint64_t *)(const void *)(a->bytes + offset), __ATOMIC_SEQ_CST);
     return 0;

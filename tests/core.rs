@@ -49,6 +49,14 @@ fn a_panic_poisons_its_handle() {
     let path = scratch_file("poison");
     std::fs::write(&path, b"some bytes").unwrap();
     let mapping = Mapping::open(&path, &Options::new(Mode::ReadOnly)).unwrap();
+    let mut bytes = [0u8; 8];
+    mapping.read(0, &mut bytes).unwrap(); // the full path sets up this thread's mark
+                                          // SAFETY (both): `bytes` holds 8 bytes.
+    let fast_read = |bytes: &mut [u8; 8]| unsafe { mapping.read_fast(0, bytes.as_mut_ptr(), 8) };
+    assert!(
+        fast_read(&mut bytes),
+        "the fast path declined a healthy handle"
+    );
     assert_eq!(
         with_mapping(|| "first", Some(&mapping), |_| Ok(())),
         MAPFILE_OK
@@ -62,6 +70,11 @@ fn a_panic_poisons_its_handle() {
         MAPFILE_ERR_INTERNAL
     );
     assert!(last_message().contains("unusable"), "{}", last_message());
+    // The exports try the fast path before the poison check: it must step aside.
+    assert!(
+        !fast_read(&mut bytes),
+        "the fast path served a poisoned handle"
+    );
 }
 
 #[test]

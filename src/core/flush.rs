@@ -84,12 +84,26 @@ impl FlushState {
 
     /// Records that bytes were written (call it AFTER they are: a flusher that took the dirty
     /// flag before this store is then sure to be followed by another flush).
-    #[inline]
+    #[inline(always)]
     pub(super) fn mark_dirty(&self) {
-        if self.writes_reach_file && !self.dirty.load(Ordering::Relaxed) {
-            self.dirty.store(true, Ordering::Release);
-            schedule(self);
+        // Dirty already: the common case of a handle being written, one load.
+        if !self.dirty.load(Ordering::Relaxed) && self.writes_reach_file {
+            self.became_dirty();
         }
+    }
+
+    /// Whether a write now would have to mark the handle dirty (the fast path leaves that
+    /// first write after each flush to the full path, which makes no call of its own).
+    #[inline(always)]
+    pub(super) fn would_mark_dirty(&self) -> bool {
+        !self.dirty.load(Ordering::Relaxed) && self.writes_reach_file
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn became_dirty(&self) {
+        self.dirty.store(true, Ordering::Release);
+        schedule(self);
     }
 
     /// Records that a writable pointer was handed out (flushed on close and by the flusher).

@@ -10,7 +10,7 @@
 //! where the kernel lacks it), then waits until no mark names the mapping with an older sequence.
 //! This is the userspace-RCU scheme, scoped to one mapping.
 
-use std::cell::Cell;
+use std::cell::{Cell, UnsafeCell};
 use std::ptr;
 use std::sync::atomic::{
     compiler_fence, fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8,
@@ -20,22 +20,40 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// How many threads can hold a mark at once; more fall back to a shared counter.
 const MARKS: usize = 4096;
 
+/// The low bits of a view sequence word that are flags, not part of the count (see view.rs).
+pub(crate) const SEQUENCE_FLAG_BITS: u32 = 2;
+/// The view sequence word's flag that sends guarded calls to their full path (view.rs `SLOW`;
+/// set by the SIGBUS handler after it recorded a loss).
+pub(crate) const SEQUENCE_SLOW: u64 = 1 << 1;
+
 /// One thread's reader state. Never freed: a thread that ends hands it back for reuse.
-struct Mark {
+pub struct Mark {
     /// Id of the mapping being read (0: not inside a guarded operation).
     mapping: AtomicUsize,
     /// The view sequence the operation started from.
     sequence: AtomicU64,
     /// Taken by a live thread.
     owned: AtomicBool,
-    /// Guarded calls until this thread's signal mask is looked at again (low bits), and whether
-    /// SIGBUS was blocked when it last was (`SIGBUS_BLOCKED`). Written by the owner only.
+    /// Whether SIGBUS was blocked when this thread's signal mask was last looked at
+    /// (`SIGBUS_BLOCKED`), whether readers need real fences (`NEEDS_FENCES`), and while either
+    /// is set, the calls until the next look (low bits). Written by the owner only.
     mask_check: AtomicU32,
+    /// Calls the fast path (`enter`) may make before the mask is looked at again: one
+    /// subtraction a call, and a borrow sends the call to `read`, which looks and refills it.
+    /// Kept at 0 while a flag of `mask_check` is set, so the fast path always steps aside then.
+    /// Read and written by the owner only (a plain integer).
+    fast_calls: UnsafeCell<u32>,
 }
+
+// SAFETY: `fast_calls` is touched only by the thread that owns the mark (`owned`, handed over
+// with Release/Acquire); every other field is atomic.
+unsafe impl Sync for Mark {}
 
 /// How often (in guarded calls) a thread's signal mask is looked at again.
 const MASK_RECHECK: u32 = 1024;
 const SIGBUS_BLOCKED: u32 = 1 << 31;
+const NEEDS_FENCES: u32 = 1 << 30;
+const COUNT: u32 = NEEDS_FENCES - 1;
 
 static TABLE: [AtomicPtr<Mark>; MARKS] = [const { AtomicPtr::new(ptr::null_mut()) }; MARKS];
 /// Guarded operations of threads that found no free mark (counted instead, for any mapping).
@@ -121,6 +139,26 @@ mod slot {
             probe(thread)
         }
 
+        /// `get` for the fast path: the home slot only (None: ask `get`).
+        #[inline(always)]
+        pub(in super::super) fn get_home() -> Option<&'static Mark> {
+            let thread = thread_pointer();
+            let slot = &TABLE[home(thread)];
+            if slot.thread.load(Ordering::Relaxed) != thread {
+                return None;
+            }
+            let mark = slot.mark.load(Ordering::Relaxed);
+            // SAFETY: a slot's owner stored its mark before it could match (`set`, same
+            // thread); marks are never freed.
+            // (Said to the compiler too, so that no null test follows.)
+            unsafe {
+                if mark.is_null() {
+                    std::hint::unreachable_unchecked();
+                }
+                Some(&*mark)
+            }
+        }
+
         /// The slots a thread may hold: its home and the PROBES - 1 after it.
         fn neighbourhood(thread: usize) -> impl Iterator<Item = &'static Slot> {
             let first = home(thread);
@@ -186,7 +224,7 @@ mod slot {
         target_os = "linux",
         any(target_arch = "x86_64", target_arch = "aarch64")
     ))]
-    pub(super) use by_thread_pointer::{clear, get, set};
+    pub(super) use by_thread_pointer::{clear, get, get_home, set};
 
     #[cfg(not(all(
         target_os = "linux",
@@ -194,7 +232,7 @@ mod slot {
     )))]
     mod by_thread_local {
         use super::Mark;
-        use std::cell::Cell;
+        use std::cell::{Cell, UnsafeCell};
 
         thread_local! {
             static MARK: Cell<*const Mark> = const { Cell::new(std::ptr::null()) };
@@ -203,6 +241,12 @@ mod slot {
         #[inline(always)]
         pub(in super::super) fn get() -> *const Mark {
             MARK.with(Cell::get)
+        }
+
+        #[inline(always)]
+        pub(in super::super) fn get_home() -> Option<&'static Mark> {
+            // SAFETY: marks are never freed.
+            unsafe { get().as_ref() }
         }
 
         pub(in super::super) fn set(mark: *const Mark) -> bool {
@@ -218,7 +262,7 @@ mod slot {
         target_os = "linux",
         any(target_arch = "x86_64", target_arch = "aarch64")
     )))]
-    pub(super) use by_thread_local::{clear, get, set};
+    pub(super) use by_thread_local::{clear, get, get_home, set};
 
     /// Test hook: thread-locals hold no shared slots.
     #[cfg(all(
@@ -288,9 +332,37 @@ pub fn reading_mapping() -> usize {
     unsafe { (*mark).mapping.load(Ordering::Relaxed) }
 }
 
+/// The fast path's mark: this thread's own, set to (`mapping`, `sequence`) like `read` does, when
+/// nothing needs the full path: the thread has a mark in its home slot, its signal mask needs
+/// no look and SIGBUS no unblocking, and membarrier spares the reader its fence. None sends the
+/// caller to `read`. Give the mark back with `leave`.
+#[inline(always)]
+pub fn enter(mapping: usize, sequence: u64) -> Option<&'static Mark> {
+    let mark = slot::get_home()?;
+    // SAFETY: this thread owns the mark (see `fast_calls`).
+    let calls = unsafe { &mut *mark.fast_calls.get() };
+    let (left, ran_out) = calls.overflowing_sub(1);
+    *calls = left;
+    if ran_out {
+        return None;
+    }
+    mark.sequence.store(sequence, Ordering::Relaxed);
+    mark.mapping.store(mapping, Ordering::Relaxed);
+    // The writer's membarrier orders these stores before our view load.
+    compiler_fence(Ordering::SeqCst);
+    Some(mark)
+}
+
+/// Ends what `enter` began.
+#[inline(always)]
+pub fn leave(mark: &Mark) {
+    mark.mapping.store(0, Ordering::Release);
+}
+
 /// Marks this thread as reading `mapping` from view `sequence` until the returned value drops.
 /// Call it BEFORE taking the view; a writer that published a newer view after `sequence` waits.
-#[inline(always)]
+/// The full path: it also looks at the signal mask (and unblocks SIGBUS for the call), claims
+/// a mark for a new thread, and fences where membarrier is missing.
 pub fn read(mapping: usize, sequence: u64) -> Reading {
     let mark = slot::get();
     let mark = if mark.is_null() { own_mark() } else { mark };
@@ -305,16 +377,38 @@ pub fn read(mapping: usize, sequence: u64) -> Reading {
     // A fault in a thread that blocks SIGBUS is forced to the default action (death) by the
     // kernel: such a thread gets SIGBUS unblocked for the length of the call. The mask is looked
     // at on the thread's first call and every MASK_RECHECK calls after (a system call).
+    // Without a flag the count is `fast_calls` (0: a new mark; u32::MAX: the fast path ran
+    // out); with one it is in `mask_check`, and `fast_calls` stays 0.
+    // SAFETY: this thread owns the mark (see `fast_calls`).
+    let calls = unsafe { &mut *own.fast_calls.get() };
     let mut check = own.mask_check.load(Ordering::Relaxed);
-    if check & !SIGBUS_BLOCKED == 0 {
+    let flagged = check & !COUNT != 0;
+    let look = if flagged {
+        check & COUNT == 0
+    } else {
+        *calls == 0 || *calls == u32::MAX
+    };
+    if look {
         check = MASK_RECHECK
             | if sigbus_blocked_now() {
                 SIGBUS_BLOCKED
             } else {
                 0
+            }
+            | if BARRIER.load(Ordering::Relaxed) == BARRIER_MEMBARRIER {
+                0
+            } else {
+                NEEDS_FENCES
             };
+        *calls = MASK_RECHECK;
     }
-    own.mask_check.store(check - 1, Ordering::Relaxed);
+    if check & !COUNT != 0 {
+        own.mask_check.store(check - 1, Ordering::Relaxed);
+        *calls = 0;
+    } else {
+        own.mask_check.store(0, Ordering::Relaxed);
+        *calls -= 1; // this call counts too
+    }
     let reblock = check & SIGBUS_BLOCKED != 0 && set_sigbus_blocked(false);
     own.sequence.store(sequence, Ordering::Relaxed);
     own.mapping.store(mapping, Ordering::Relaxed);
@@ -368,6 +462,7 @@ fn own_mark() -> *const Mark {
                 sequence: AtomicU64::new(0),
                 owned: AtomicBool::new(true),
                 mask_check: AtomicU32::new(0),
+                fast_calls: UnsafeCell::new(0),
             }));
             match slot.compare_exchange(ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire)
             {
@@ -387,6 +482,8 @@ fn own_mark() -> *const Mark {
         {
             // SAFETY: published marks are never freed; this thread owns it now.
             unsafe { &*existing }.mask_check.store(0, Ordering::Relaxed);
+            // SAFETY: as above; the previous owner is gone (`owned` was false).
+            unsafe { *(*existing).fast_calls.get() = 0 };
             found = existing;
             break;
         }
@@ -423,7 +520,9 @@ fn choose_barrier() {
 
 /// Waits until no guarded operation on `mapping` that started from a view sequence older than
 /// `sequence` is still running. Called by the one writer (regions lock held) after publishing.
+/// Sequences are the view's sequence words: their publish counts are compared.
 pub fn wait_for_readers(mapping: usize, sequence: u64) {
+    let publishes = |word: u64| word >> SEQUENCE_FLAG_BITS;
     choose_barrier();
     if BARRIER.load(Ordering::Acquire) == BARRIER_MEMBARRIER {
         const PRIVATE_EXPEDITED: libc::c_int = 1 << 3;
@@ -451,7 +550,7 @@ pub fn wait_for_readers(mapping: usize, sequence: u64) {
         // SAFETY: published marks are never freed.
         let mark = unsafe { &*mark };
         while mark.mapping.load(Ordering::Acquire) == mapping
-            && mark.sequence.load(Ordering::Acquire) < sequence
+            && publishes(mark.sequence.load(Ordering::Acquire)) < publishes(sequence)
         {
             pause();
         }
@@ -535,7 +634,7 @@ mod tests {
         let writer = {
             let waited = waited.clone();
             std::thread::spawn(move || {
-                wait_for_readers(mapping, 6);
+                wait_for_readers(mapping, 8); // one publish later (sequence words count in fours)
                 waited.store(true, Ordering::SeqCst);
             })
         };

@@ -74,17 +74,20 @@ impl Guarded<'_> {
         if self.options.sealed {
             return Ok(operation(self.view.at(offset)));
         }
-        let guard = &self.view.region.guard;
-        let file_end = self.options.offset + offset + len;
-        if guard.lost_from() < file_end {
-            return Err(self.loss_error());
-        }
+        self.kept(offset, len)?;
         let start = self.view.at(offset);
-        let result = guard.guarded(|| operation(start));
-        if guard.lost_from() < file_end {
+        let result = self.view.region.guard.guarded(|| operation(start));
+        self.kept(offset, len)?;
+        Ok(result)
+    }
+
+    /// TRUNCATED (or IO) if the guard recorded any byte of `[offset, offset + len)` lost.
+    #[inline(always)]
+    pub(super) fn kept(&self, offset: u64, len: u64) -> Result<()> {
+        if self.view.region.guard.lost_from() < self.options.offset + offset + len {
             return Err(self.loss_error());
         }
-        Ok(result)
+        Ok(())
     }
 
     /// TRUNCATED or IO, per the cause the guard recorded for this view's region.
@@ -290,30 +293,27 @@ impl Guarded<'_> {
 /// # Safety
 /// `source` and `destination` are valid for `len` bytes and do not overlap.
 #[inline(always)]
-unsafe fn copy_bytes(source: *const u8, destination: *mut u8, len: usize) {
+pub(super) unsafe fn copy_bytes(source: *const u8, destination: *mut u8, len: usize) {
     // SAFETY: (all branches) both ranges hold `len` bytes; the reads and writes below stay
     // inside them (the 8/4-byte pairs overlap each other when len is not a multiple).
     unsafe {
-        match len {
-            0 => {}
-            1..=3 => {
-                *destination = *source;
-                *destination.add(len / 2) = *source.add(len / 2);
-                *destination.add(len - 1) = *source.add(len - 1);
-            }
-            4..=7 => {
-                let head = source.cast::<u32>().read_unaligned();
-                let tail = source.add(len - 4).cast::<u32>().read_unaligned();
-                destination.cast::<u32>().write_unaligned(head);
-                destination.add(len - 4).cast::<u32>().write_unaligned(tail);
-            }
-            8..=16 => {
-                let head = source.cast::<u64>().read_unaligned();
-                let tail = source.add(len - 8).cast::<u64>().read_unaligned();
-                destination.cast::<u64>().write_unaligned(head);
-                destination.add(len - 8).cast::<u64>().write_unaligned(tail);
-            }
-            _ => std::ptr::copy_nonoverlapping(source, destination, len),
+        // 8..=16 first: the common 8-byte read takes one compare to reach its copy.
+        if len > 16 {
+            std::ptr::copy_nonoverlapping(source, destination, len);
+        } else if len >= 8 {
+            let head = source.cast::<u64>().read_unaligned();
+            let tail = source.add(len - 8).cast::<u64>().read_unaligned();
+            destination.cast::<u64>().write_unaligned(head);
+            destination.add(len - 8).cast::<u64>().write_unaligned(tail);
+        } else if len >= 4 {
+            let head = source.cast::<u32>().read_unaligned();
+            let tail = source.add(len - 4).cast::<u32>().read_unaligned();
+            destination.cast::<u32>().write_unaligned(head);
+            destination.add(len - 4).cast::<u32>().write_unaligned(tail);
+        } else if len > 0 {
+            *destination = *source;
+            *destination.add(len / 2) = *source.add(len / 2);
+            *destination.add(len - 1) = *source.add(len - 1);
         }
     }
 }

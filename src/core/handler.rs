@@ -118,7 +118,7 @@ fn recover(registry: &Registry, address: usize) -> bool {
     } else {
         u64::MAX
     };
-    let (mut cause, mut lost_from, mut zero_from, zero_to) = lost_range(
+    let (cause, lost_from, mut zero_from, zero_to) = lost_range(
         entry.start,
         entry.end,
         entry.file_offset,
@@ -127,22 +127,35 @@ fn recover(registry: &Registry, address: usize) -> bool {
         file_size,
         entry.own_end.load(Ordering::Acquire),
     );
+    // The loss is recorded (and the mapping alerted) BEFORE zeros go in: a call in another
+    // thread that reads those zeros looks at the loss state after its access, so it must find
+    // the loss there.
+    record_loss(entry, cause, lost_from);
     if !zero_pages(entry, zero_from, zero_to) {
         // Out of mappings (vm.max_map_count): the kernel refuses every new mapping. Unmapping
         // the whole registered range frees one, and zeros go back in its place, at the price of
         // every byte of it: all of it counts as lost (calls answer TRUNCATED until a refresh
         // maps the file again).
+        record_loss(entry, CAUSE_TRUNCATED, entry.file_offset);
         if !replace_with_zeros(entry) {
             return false;
         }
-        (cause, lost_from, zero_from) = (CAUSE_TRUNCATED, entry.file_offset, entry.start);
+        zero_from = entry.start;
     }
     let zeroed_file_offset = entry.file_offset + (zero_from - entry.start) as u64;
     entry
         .zeroed_from
         .fetch_min(zeroed_file_offset, Ordering::AcqRel);
+    true
+}
+
+/// Records that the file's bytes from `lost_from` are gone (`cause`; CAUSE_NONE: past the
+/// handle's own end, zeros but not a loss, nothing to record), then sets the owning mapping's
+/// SLOW flag: its guarded fast path takes the full path from now on, and a call that was inside
+/// its access sees the flag when it looks again after it.
+fn record_loss(entry: &Entry, cause: u32, lost_from: u64) {
     if cause == CAUSE_NONE {
-        return true; // past the handle's own end: zeros, not a loss
+        return;
     }
     // First cause wins; later faults never move the first lost offset.
     if entry
@@ -154,7 +167,12 @@ fn recover(registry: &Registry, address: usize) -> bool {
     } else {
         entry.lost_from.fetch_min(lost_from, Ordering::AcqRel);
     }
-    true
+    let alert = entry.alert.load(Ordering::Acquire);
+    if !alert.is_null() {
+        // SAFETY: the word is the owning mapping's, which outlives this entry's registration
+        // (and we are counted in `in_handler`, which unregistration drains).
+        unsafe { &*alert }.fetch_or(grace::SEQUENCE_SLOW, Ordering::Release);
+    }
 }
 
 /// Maps anonymous zero pages (the mapping's protection) over `[from, to)` of `entry`.

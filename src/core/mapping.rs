@@ -22,13 +22,27 @@ use super::guarded::{self, Guarded};
 use super::options::{Advice, Disposition, FlushPolicy, Mode, Options};
 use super::region::Region;
 use super::registry::NOTHING_LOST;
-use super::view::{Seqlock, View};
+use super::view::{Seqlock, View, SLOW};
 use super::watch::{Changes, Watch};
 
 /// Every region ever mapped for a handle (the current one included), unmapped on drop. Boxed so
 /// that a region's address (published in the view) survives the Vec growing.
 #[allow(clippy::vec_box)]
 type Regions = Vec<Box<Region>>;
+
+/// The longest read or write the fast path takes (longer ones are dominated by the copy).
+const FAST_MAX: usize = 16;
+
+/// What `Mapping::fast` did.
+enum Fast<'a, R> {
+    /// The operation ran on intact memory.
+    Done(R),
+    /// Nothing ran: take the full path.
+    Declined,
+    /// The operation ran, and meanwhile the guard recorded a loss somewhere in the mapping
+    /// (in the region of this view).
+    Alerted(R, View<'a>),
+}
 
 /// A file (or a window of it) mapped into memory.
 pub struct Mapping {
@@ -43,6 +57,9 @@ pub struct Mapping {
     flush: FlushState,
     /// A caught panic left this mapping in an unknown state: every later call fails INTERNAL.
     poisoned: AtomicBool,
+    /// Writes may take the fast path: the mode writes memory and the flush policy is MANUAL
+    /// (the other policies count every write).
+    fast_writes: bool,
     /// The length a fixed-length window keeps across refresh (options.len, then what resize
     /// set); 0 for a window that follows the end of the file.
     requested_len: AtomicU64,
@@ -153,10 +170,14 @@ impl Mapping {
             let _ = region.advise(Advice::HugePage, 0, len);
         }
         let every_millis = matches!(options.flush_policy, FlushPolicy::EveryMillis(_));
+        // Without a mapping route every guarded call takes the full path (to the file).
+        let to_file = guarded::route(&options)? == guarded::Route::File;
         let mapping = Arc::new_cyclic(|weak_self: &Weak<Mapping>| {
             let owner: Weak<dyn Flushable> = weak_self.clone();
             Mapping {
-                current: Seqlock::new(&region, len),
+                current: Seqlock::new(&region, len, to_file),
+                fast_writes: options.mode.writable_memory()
+                    && options.flush_policy == FlushPolicy::Manual,
                 flush: FlushState::new(
                     options.flush_policy,
                     options.mode.writes_reach_file(),
@@ -171,6 +192,9 @@ impl Mapping {
                 watch: Mutex::new(None),
             }
         });
+        for region in mapping.lock_regions().iter() {
+            region.guard.set_alert(mapping.current.alert_word());
+        }
         if every_millis {
             flush::start_flusher()?;
         }
@@ -184,6 +208,7 @@ impl Mapping {
     /// Marks the mapping unusable after a caught panic.
     pub fn poison(&self) {
         self.poisoned.store(true, Ordering::SeqCst);
+        self.current.alert(); // the fast path steps aside; the full path reports it
     }
 
     pub fn is_poisoned(&self) -> bool {
@@ -206,13 +231,136 @@ impl Mapping {
     #[inline(always)]
     fn guarded(&self) -> (Option<grace::Reading>, Guarded<'_>) {
         let reading =
-            (!self.options.sealed).then(|| grace::read(self.options.id, self.current.sequence()));
+            (!self.options.sealed).then(|| grace::read(self.options.id, self.current.word()));
         let access = Guarded {
             view: self.view(),
             file: &self.file,
             options: &self.options,
         };
         (reading, access)
+    }
+
+    /// The guarded fast path: `operation` on the address of window byte `offset`, when nothing
+    /// needs the full path (`guarded` + `Guarded`). One load of the view's sequence word says
+    /// that nothing in the window is lost, the handle is not poisoned and has a mapping route
+    /// (SLOW clear); the thread's grace mark is set in a few stores (`grace::enter`: no mask
+    /// to look at, no fences); then the range check, the access, and the word again: SLOW set
+    /// meanwhile (the handler recorded a loss during the access) gives `Alerted`, for the caller
+    /// to check its range (`Guarded::kept`). Anything else is `Declined` before the access.
+    /// Cannot panic: the exports call it outside their panic boundary.
+    #[inline(always)]
+    fn fast<R>(&self, offset: u64, len: u64, operation: impl FnOnce(*mut u8) -> R) -> Fast<'_, R> {
+        let word = self.current.word();
+        if word & SLOW != 0 {
+            return Fast::Declined;
+        }
+        let Some(mark) = grace::enter(self.options.id, word) else {
+            return Fast::Declined;
+        };
+        let (region, window) = self.current.pair_under_mark();
+        let end = offset.wrapping_add(len);
+        if end < offset || end > window {
+            grace::leave(mark);
+            return Fast::Declined;
+        }
+        let view = View {
+            // SAFETY: every published region is owned by `self.regions` until drop, and
+            // `window` bytes lie inside it (see `pair_under_mark`).
+            region: unsafe { &*region },
+            len: window,
+        };
+        let result = view.region.guard.guarded(|| operation(view.at(offset)));
+        let after = self.current.word();
+        grace::leave(mark);
+        if after & SLOW != 0 {
+            return Fast::Alerted(result, view);
+        }
+        Fast::Done(result)
+    }
+
+    /// `read_into` of 1 to 16 bytes on the fast path; false: nothing was done, call `read_into`.
+    ///
+    /// # Safety
+    /// As `read_into`.
+    #[inline(always)]
+    pub unsafe fn read_fast(&self, offset: u64, destination: *mut u8, len: usize) -> bool {
+        if len.wrapping_sub(1) >= FAST_MAX {
+            return false;
+        }
+        let done = self.fast(offset, len as u64, |source| {
+            // SAFETY: `source` points at `len` mapped bytes; the caller's buffer holds `len`.
+            unsafe { guarded::copy_bytes(source, destination, len) }
+        });
+        // Alerted: the bytes may be zeros the handler put in; the full path reads them again.
+        matches!(done, Fast::Done(()))
+    }
+
+    /// `write_from` of 1 to 16 bytes on the fast path; false: call `write_from` (which writes
+    /// again: the same bytes, so a write the fast path began is harmlessly repeated). The first
+    /// write after a flush is one of those: marking the handle dirty is the full path's (after
+    /// the bytes are written, as `FlushState::mark_dirty` asks).
+    ///
+    /// # Safety
+    /// As `write_from`.
+    #[inline(always)]
+    pub unsafe fn write_fast(&self, offset: u64, source: *const u8, len: usize) -> bool {
+        if len.wrapping_sub(1) >= FAST_MAX || !self.fast_writes {
+            return false;
+        }
+        let done = self.fast(offset, len as u64, |target| {
+            // SAFETY: `target` points at `len` writable mapped bytes; `source` holds `len`.
+            unsafe { guarded::copy_bytes(source, target, len) }
+        });
+        matches!(done, Fast::Done(())) && !self.flush.would_mark_dirty()
+    }
+
+    /// `atomic` on the fast path; None: nothing was done (or a load that the full path may
+    /// repeat), call `atomic`. An update is not repeated: once it ran, the answer is its value
+    /// or the loss of its bytes.
+    #[inline(always)]
+    pub fn atomic_fast<T: AtomicWord>(
+        &self,
+        offset: u64,
+        operation: AtomicOp<T>,
+    ) -> Option<Result<T>> {
+        let misaligned = self.options.offset.wrapping_add(offset) % T::WIDTH != 0;
+        if misaligned || operation.mutating() && !self.options.mode.writable_memory() {
+            return None;
+        }
+        let done = self.fast(offset, T::WIDTH, |address| {
+            // SAFETY: WIDTH mapped bytes, aligned to WIDTH (the file offset is, and file offsets
+            // and mapping addresses agree modulo the page size); other processes use them only
+            // atomically (the API contract).
+            unsafe { T::apply(address, operation) }
+        });
+        let (value, alerted) = match done {
+            Fast::Declined => return None,
+            Fast::Done(value) => (value, None),
+            // A load may be repeated: the full path does it again.
+            Fast::Alerted(..) if !operation.mutating() => return None,
+            Fast::Alerted(value, view) => (value, Some(view)),
+        };
+        if operation.mutating() {
+            self.flush.mark_dirty();
+        }
+        Some(match alerted {
+            None => Ok(value),
+            Some(view) => self
+                .kept_after_alert(view, offset, T::WIDTH)
+                .map(|()| value),
+        })
+    }
+
+    /// After an alert during a fast access: were its bytes lost?
+    #[cold]
+    #[inline(never)]
+    fn kept_after_alert(&self, view: View<'_>, offset: u64, len: u64) -> Result<()> {
+        Guarded {
+            view,
+            file: &self.file,
+            options: &self.options,
+        }
+        .kept(offset, len)
     }
 
     /// Current window length in bytes.
@@ -619,8 +767,18 @@ impl Mapping {
     /// Publishes (region, len) as the current window; the regions guard proves the caller is
     /// the only writer. Returns the new view sequence.
     fn publish(&self, regions: &MutexGuard<'_, Regions>, region: &Region, len: u64) -> u64 {
-        region.guard.set_own_end(self.options.offset + len);
-        self.current.publish(regions, region, len)
+        let end = self.options.offset + len;
+        region.guard.set_own_end(end);
+        region.guard.set_alert(self.current.alert_word());
+        // The fast path stays off while the window reaches lost or zeroed bytes, the handle is
+        // poisoned, or it has no mapping route.
+        let slow = || {
+            self.is_poisoned()
+                || region.guard.lost_from() < end
+                || region.guard.zeroed_from() < end
+                || !matches!(guarded::route(&self.options), Ok(guarded::Route::Memory))
+        };
+        self.current.publish(regions, region, len, slow)
     }
 
     /// Publishes (region, len) and waits until no guarded call still uses an older view.

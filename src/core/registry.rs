@@ -47,6 +47,9 @@ pub struct Entry {
     /// File offset just past the bytes the handle's current window claims: a fault at or past it
     /// (the handle's own shrink, seen through a raw GUARD_RAW pointer) is zeros but not a loss.
     pub(super) own_end: AtomicU64,
+    /// The owning mapping's view sequence word (null until the mapping sets it): the handler
+    /// sets its SLOW flag after it recorded a loss, so the guarded fast path notices.
+    pub(super) alert: AtomicPtr<AtomicU64>,
 }
 
 pub(super) struct Registry {
@@ -132,6 +135,7 @@ impl Registration {
             zeroed_from: AtomicU64::new(NOTHING_LOST),
             // Claims everything until the mapping publishes its length (`set_own_end`).
             own_end: AtomicU64::new(u64::MAX),
+            alert: AtomicPtr::new(ptr::null_mut()),
         }));
         let registry = &REGISTRY;
         let mut index = registry.free_hint.load(Ordering::Relaxed);
@@ -168,6 +172,15 @@ impl Registration {
     /// File offset of the first page replaced by zeros, or [`NOTHING_LOST`].
     pub fn zeroed_from(&self) -> u64 {
         self.entry().zeroed_from.load(Ordering::Acquire)
+    }
+
+    /// Where the handler reports a loss in this mapping: the owning mapping's view sequence
+    /// word (`Seqlock::alert_word`), which must outlive the registration.
+    pub fn set_alert(&self, word: &AtomicU64) {
+        self.entry().alert.store(
+            word as *const AtomicU64 as *mut AtomicU64,
+            Ordering::Release,
+        );
     }
 
     /// The handle now claims the file's bytes up to `end` through this mapping.

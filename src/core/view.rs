@@ -31,9 +31,21 @@ impl View<'_> {
     }
 }
 
-/// A (pointer, length) pair published as a seqlock: the writer makes `sequence` odd, stores
-/// both, makes it even; readers retry if it changed under them. The pointee must outlive the
-/// seqlock (a mapping's regions live until the mapping drops).
+/// The sequence word's bit that says "a publish is under way" (readers of `read` retry).
+const WRITING: u64 = 1;
+/// The sequence word's bit that sends guarded calls to their full path: something in the window
+/// is lost or zeroed (the SIGBUS handler sets it, `alert`), the handle is poisoned, or it has no
+/// mapping route. `publish` recomputes it; the fast path (`Mapping::fast`) needs it clear
+/// before and after its access.
+pub(super) const SLOW: u64 = super::grace::SEQUENCE_SLOW;
+/// What one publish adds to the sequence word (the counter lives above the two flag bits).
+const STEP: u64 = 1 << super::grace::SEQUENCE_FLAG_BITS;
+
+/// A (pointer, length) pair published as a seqlock: the writer sets WRITING, stores both,
+/// clears it and counts one more publish; readers of `read` retry if the word changed under
+/// them. The pointee must outlive the seqlock (a mapping's regions live until the mapping
+/// drops). The same word carries the SLOW flag, so the guarded fast path reads one word for
+/// "the view is usable, nothing is lost" before its access and again after.
 pub(super) struct Seqlock<T> {
     sequence: AtomicU64,
     pointer: AtomicPtr<T>,
@@ -41,18 +53,31 @@ pub(super) struct Seqlock<T> {
 }
 
 impl<T> Seqlock<T> {
-    pub(super) fn new(pointer: &T, len: u64) -> Seqlock<T> {
+    pub(super) fn new(pointer: &T, len: u64, slow: bool) -> Seqlock<T> {
         Seqlock {
-            sequence: AtomicU64::new(0),
+            sequence: AtomicU64::new(if slow { SLOW } else { 0 }),
             pointer: AtomicPtr::new(pointer as *const T as *mut T),
             len: AtomicU64::new(len),
         }
     }
 
-    /// How many times the pair was published, times two (what a grace period waits past).
+    /// The sequence word: the publish count (what a grace period compares)
+    /// and the WRITING and SLOW flags.
     #[inline(always)]
-    pub(super) fn sequence(&self) -> u64 {
+    pub(super) fn word(&self) -> u64 {
         self.sequence.load(Ordering::Acquire)
+    }
+
+    /// A (pointer, len) pair for a caller that stored `word()` in its grace mark first: no
+    /// retry. It may combine a length with the pointer of the same or a LATER publish (len is
+    /// loaded first, and each publish stores the pointer before the length), and a later
+    /// publish's region is never smaller, so `len` bytes always lie inside the pointee's
+    /// capacity; which of the two views it got does not matter, because a writer that
+    /// shortened the window waits for the mark before it cuts anything.
+    #[inline(always)]
+    pub(super) fn pair_under_mark(&self) -> (*const T, u64) {
+        let len = self.len.load(Ordering::Acquire);
+        (self.pointer.load(Ordering::Acquire), len)
     }
 
     /// A consistent (pointer, len) snapshot (lock-free, no shared writes).
@@ -61,11 +86,12 @@ impl<T> Seqlock<T> {
         let mut spins = 0u32;
         loop {
             let before = self.sequence.load(Ordering::Acquire);
-            if before & 1 == 0 {
+            if before & WRITING == 0 {
                 let pointer = self.pointer.load(Ordering::Relaxed);
                 let len = self.len.load(Ordering::Relaxed);
                 fence(Ordering::Acquire);
-                if self.sequence.load(Ordering::Relaxed) == before {
+                // SLOW may be set meanwhile (the handler): that changes nothing in the pair.
+                if self.sequence.load(Ordering::Relaxed) & !SLOW == before & !SLOW {
                     return (pointer, len);
                 }
             }
@@ -80,17 +106,48 @@ impl<T> Seqlock<T> {
         }
     }
 
-    /// Publishes a new pair and returns the new sequence. `_writer` is the guard of the lock
-    /// that makes its holder the only writer.
-    pub(super) fn publish<L>(&self, _writer: &MutexGuard<'_, L>, pointer: &T, len: u64) -> u64 {
-        let sequence = self.sequence.load(Ordering::Relaxed);
-        self.sequence.store(sequence + 1, Ordering::Relaxed);
+    /// Publishes a new pair and returns the new sequence word. `_writer` is the guard of the
+    /// lock that makes its holder the only writer. `slow()` says whether the new view needs the
+    /// full path; it is asked after the pair is stored and again whenever the handler set SLOW
+    /// meanwhile, so a loss recorded at any moment is never cleared by this publish.
+    pub(super) fn publish<L>(
+        &self,
+        _writer: &MutexGuard<'_, L>,
+        pointer: &T,
+        len: u64,
+        slow: impl Fn() -> bool,
+    ) -> u64 {
+        // Read-modify-writes throughout: the handler may set SLOW at any moment.
+        self.sequence.fetch_add(WRITING, Ordering::Relaxed);
         fence(Ordering::Release);
         self.pointer
-            .store(pointer as *const T as *mut T, Ordering::Relaxed);
-        self.len.store(len, Ordering::Relaxed);
-        self.sequence.store(sequence + 2, Ordering::Release);
-        sequence + 2
+            .store(pointer as *const T as *mut T, Ordering::Release);
+        self.len.store(len, Ordering::Release);
+        let mut word = self.sequence.load(Ordering::Relaxed);
+        loop {
+            // WRITING (bit 0) + 3 carries into the counter and clears it.
+            let next = ((word + (STEP - WRITING)) & !SLOW) | if slow() { SLOW } else { 0 };
+            match self.sequence.compare_exchange_weak(
+                word,
+                next,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return next,
+                Err(now) => word = now,
+            }
+        }
+    }
+
+    /// Sets SLOW (async-signal-safe: one atomic OR): the SIGBUS handler after it recorded a
+    /// loss, and a handle that gets poisoned.
+    pub(super) fn alert(&self) {
+        self.sequence.fetch_or(SLOW, Ordering::Release);
+    }
+
+    /// The word `alert` sets, for the registry entries of this seqlock's regions.
+    pub(super) fn alert_word(&self) -> &AtomicU64 {
+        &self.sequence
     }
 }
 
@@ -99,6 +156,71 @@ mod tests {
     use super::*;
     use std::sync::{Arc, Mutex};
 
+    /// SLOW follows `slow()` at each publish, and an alert that lands while a publish computes
+    /// it is never lost: the handler's flag wins over a `slow()` that looked just before.
+    #[test]
+    fn publish_keeps_an_alert_that_lands_meanwhile() {
+        static A: u64 = 1;
+        let lock = Seqlock::new(&A, 1, false);
+        let writer_lock = std::sync::Mutex::new(());
+        let held = writer_lock.lock().unwrap();
+        assert_eq!(lock.word() & SLOW, 0);
+        assert_ne!(lock.publish(&held, &A, 1, || true) & SLOW, 0);
+        assert_eq!(lock.publish(&held, &A, 1, || false) & SLOW, 0);
+        // The handler records a loss and alerts while the writer is between asking and storing:
+        // the first answer (false) is stale, the second (the loss is recorded) must win.
+        let asked = std::cell::Cell::new(0);
+        let word = lock.publish(&held, &A, 1, || {
+            asked.set(asked.get() + 1);
+            if asked.get() == 1 {
+                lock.alert();
+                false
+            } else {
+                true
+            }
+        });
+        assert_ne!(word & SLOW, 0, "the alert was lost");
+        assert_eq!(word, lock.word());
+        assert_eq!(word & WRITING, 0);
+    }
+
+    /// The fast path's pair without a retry: while the writer publishes pointees of growing
+    /// capacity (as regions are), a length read with a pointer never exceeds that pointee's
+    /// capacity, which is what makes the access memory-safe.
+    #[test]
+    fn a_pair_under_mark_never_outgrows_its_pointee() {
+        const PUBLISHES: u64 = 2_000_000;
+        // Pointee i has capacity i; publish i stores (pointee i, length i).
+        let capacities: &'static [u64] = Vec::leak((0..=PUBLISHES).collect());
+        let lock = Arc::new(Seqlock::new(&capacities[0], 0, false));
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let (lock, done) = (lock.clone(), done.clone());
+                std::thread::spawn(move || {
+                    let mut reads = 0u64;
+                    while !done.load(Ordering::Relaxed) {
+                        let (pointer, len) = lock.pair_under_mark();
+                        // SAFETY: only elements of `capacities` (leaked) are published.
+                        let capacity = unsafe { *pointer };
+                        assert!(len <= capacity, "length {len} with a pointee of {capacity}");
+                        reads += 1;
+                    }
+                    reads
+                })
+            })
+            .collect();
+        let writer_lock = Mutex::new(());
+        let held = writer_lock.lock().unwrap();
+        for i in 1..=PUBLISHES {
+            lock.publish(&held, &capacities[i as usize], i, || false);
+        }
+        done.store(true, Ordering::Relaxed);
+        for reader in readers {
+            assert!(reader.join().expect("a length outgrew its pointee") > 0);
+        }
+    }
+
     /// Readers racing a writer that alternates two pairs only ever see one of the two pairs,
     /// never a pointer from one with the length of the other.
     #[test]
@@ -106,7 +228,7 @@ mod tests {
         static A: u64 = 1;
         static B: u64 = 2;
         const READS: u64 = 10_000_000;
-        let lock = Arc::new(Seqlock::new(&A, 1));
+        let lock = Arc::new(Seqlock::new(&A, 1, false));
         let writer_lock = Mutex::new(());
         let reads = Arc::new(AtomicU64::new(0));
         let readers: Vec<_> = (0..2)
@@ -126,8 +248,8 @@ mod tests {
         let mut round = 0u64;
         while reads.load(Ordering::Relaxed) < READS && !readers.iter().any(|r| r.is_finished()) {
             let (pointer, len) = if round % 2 == 0 { (&B, 2) } else { (&A, 1) };
-            let sequence = lock.publish(&held, pointer, len);
-            assert!(sequence > last && sequence % 2 == 0);
+            let sequence = lock.publish(&held, pointer, len, || false);
+            assert!(sequence > last && sequence & (WRITING | SLOW) == 0);
             last = sequence;
             round += 1;
         }

@@ -2,8 +2,8 @@
 
 use std::ffi::{c_char, c_void};
 
-use super::boundary::{non_null, on, this_function, value_of, FunctionName};
-use super::status::mapfile_status;
+use super::boundary::{fast_export, non_null, on, this_function, value_of, FunctionName};
+use super::status::{mapfile_status, MAPFILE_OK};
 use super::types::mapfile_t;
 use crate::core::{check_range, Error, Mapping};
 
@@ -183,12 +183,18 @@ pub extern "C" fn mapfile_read(
     dst: *mut c_void,
     len: usize,
 ) -> mapfile_status {
-    on(this_function!(), m, |mapping| {
-        non_null(dst, "dst")?;
-        // SAFETY: the caller provides `len` writable bytes at dst (the core checks the range
-        // before it builds anything from it).
-        Ok(unsafe { mapping.read_into(offset, dst.cast(), len) }?)
-    })
+    fast_export!(
+        (m: *const mapfile_t, offset: u64, dst: *mut c_void, len: usize),
+        // SAFETY: as below.
+        |mapping| (!dst.is_null() && unsafe { mapping.read_fast(offset, dst.cast(), len) })
+            .then_some(MAPFILE_OK),
+        on(this_function!(), m, |mapping| {
+            non_null(dst, "dst")?;
+            // SAFETY: the caller provides `len` writable bytes at dst (the core checks the range
+            // before it builds anything from it).
+            Ok(unsafe { mapping.read_into(offset, dst.cast(), len) }?)
+        })
+    )
 }
 
 /// Guarded copy of `len` bytes from `src` into the window at `offset` (READ_WRITE: reaches the
@@ -212,11 +218,18 @@ pub extern "C" fn mapfile_write(
     src: *const c_void,
     len: usize,
 ) -> mapfile_status {
-    on(this_function!(), m, |mapping| {
-        non_null(src, "src")?;
-        // SAFETY: the caller provides `len` readable bytes at src (checked as in mapfile_read).
-        Ok(unsafe { mapping.write_from(offset, src.cast(), len) }?)
-    })
+    fast_export!(
+        (m: *mut mapfile_t, offset: u64, src: *const c_void, len: usize),
+        // SAFETY: as below.
+        |mapping| (!src.is_null() && unsafe { mapping.write_fast(offset, src.cast(), len) })
+            .then_some(MAPFILE_OK),
+        on(this_function!(), m, |mapping| {
+            non_null(src, "src")?;
+            // SAFETY: the caller provides `len` readable bytes at src (checked as in
+            // mapfile_read).
+            Ok(unsafe { mapping.write_from(offset, src.cast(), len) }?)
+        })
+    )
 }
 
 /// Guarded search for the first occurrence of `needle` at or after `from`. Writes its window

@@ -1,14 +1,54 @@
 //! Atomics on the mapped bytes: load, store, fetch-add, compare-exchange, at 8 and 4 bytes.
 
-use super::boundary::{non_null, on, this_function, FunctionName};
-use super::status::mapfile_status;
+use super::boundary::{fast_export, non_null, on, this_function, FunctionName};
+use super::status::{mapfile_status, report, Failure, MAPFILE_OK};
 use super::types::mapfile_t;
-use crate::core::{AtomicOp, AtomicWord};
+use crate::core::{AtomicOp, AtomicWord, Mapping};
 
-/// The one path of every atomic export: runs `operation` on the `T` at `offset` and writes the
-/// value it found to `out` unless `out` is NULL. `required` names `out` when it must not be NULL
-/// (checked before the operation runs).
-fn atomic<T: AtomicWord>(
+/// The body of every atomic export: runs `operation` on the `T` at `offset` and writes the
+/// value it found to `out` unless `out` is NULL; `required` names `out` when it must not be
+/// NULL (checked before the operation runs). The fast path (`atomic_fast`) first, the full path
+/// (`atomic_full`) when it declines: see `boundary::fast_export!`.
+macro_rules! atomic_export {
+    ($m:ident: $handle:ty, $offset:ident, ($($argument:ident: $type:ty),*),
+     $operation:expr, $out:expr, $required:expr) => {{
+        let function = this_function!();
+        fast_export!(
+            ($m: $handle, $offset: u64 $(, $argument: $type)*),
+            |mapping| atomic_fast(function, mapping, $offset, $operation, $out, $required),
+            atomic_full(this_function!(), $m, $offset, $operation, $out, $required)
+        )
+    }};
+}
+
+/// The fast path of an atomic export (see `Mapping::atomic_fast`), which answers the operation
+/// once it ran; None when it declines.
+#[inline(always)]
+fn atomic_fast<T: AtomicWord>(
+    function: FunctionName,
+    mapping: &Mapping,
+    offset: u64,
+    operation: AtomicOp<T>,
+    out: *mut T,
+    required: Option<&'static str>,
+) -> Option<mapfile_status> {
+    if required.is_some() && out.is_null() {
+        return None;
+    }
+    Some(match mapping.atomic_fast(offset, operation)? {
+        Ok(found) => {
+            if !out.is_null() {
+                // SAFETY: non-null out pointer from the caller.
+                unsafe { *out = found };
+            }
+            MAPFILE_OK
+        }
+        Err(error) => report(function, Failure::Core(error)),
+    })
+}
+
+/// The full path of an atomic export.
+fn atomic_full<T: AtomicWord>(
     function: FunctionName,
     m: *const mapfile_t,
     offset: u64,
@@ -46,13 +86,13 @@ pub extern "C" fn mapfile_atomic_u64_load(
     offset: u64,
     out: *mut u64,
 ) -> mapfile_status {
-    atomic(
-        this_function!(),
-        m,
+    atomic_export!(
+        m: *const mapfile_t,
         offset,
+        (out: *mut u64),
         AtomicOp::Load,
         out,
-        Some("out"),
+        Some("out")
     )
 }
 
@@ -70,13 +110,13 @@ pub extern "C" fn mapfile_atomic_u64_store(
     offset: u64,
     value: u64,
 ) -> mapfile_status {
-    atomic(
-        this_function!(),
-        m,
+    atomic_export!(
+        m: *mut mapfile_t,
         offset,
+        (value: u64),
         AtomicOp::Store(value),
         std::ptr::null_mut(),
-        None,
+        None
     )
 }
 
@@ -97,13 +137,13 @@ pub extern "C" fn mapfile_atomic_u64_fetch_add(
     delta: u64,
     out_old: *mut u64,
 ) -> mapfile_status {
-    atomic(
-        this_function!(),
-        m,
+    atomic_export!(
+        m: *mut mapfile_t,
         offset,
+        (delta: u64, out_old: *mut u64),
         AtomicOp::FetchAdd(delta),
         out_old,
-        None,
+        None
     )
 }
 
@@ -127,13 +167,13 @@ pub extern "C" fn mapfile_atomic_u64_compare_exchange(
     desired: u64,
     out_actual: *mut u64,
 ) -> mapfile_status {
-    atomic(
-        this_function!(),
-        m,
+    atomic_export!(
+        m: *mut mapfile_t,
         offset,
+        (expected: u64, desired: u64, out_actual: *mut u64),
         AtomicOp::CompareExchange { expected, desired },
         out_actual,
-        Some("out_actual"),
+        Some("out_actual")
     )
 }
 
@@ -150,13 +190,13 @@ pub extern "C" fn mapfile_atomic_u32_load(
     offset: u64,
     out: *mut u32,
 ) -> mapfile_status {
-    atomic(
-        this_function!(),
-        m,
+    atomic_export!(
+        m: *const mapfile_t,
         offset,
+        (out: *mut u32),
         AtomicOp::Load,
         out,
-        Some("out"),
+        Some("out")
     )
 }
 
@@ -173,13 +213,13 @@ pub extern "C" fn mapfile_atomic_u32_store(
     offset: u64,
     value: u32,
 ) -> mapfile_status {
-    atomic(
-        this_function!(),
-        m,
+    atomic_export!(
+        m: *mut mapfile_t,
         offset,
+        (value: u32),
         AtomicOp::Store(value),
         std::ptr::null_mut(),
-        None,
+        None
     )
 }
 
@@ -198,13 +238,13 @@ pub extern "C" fn mapfile_atomic_u32_fetch_add(
     delta: u32,
     out_old: *mut u32,
 ) -> mapfile_status {
-    atomic(
-        this_function!(),
-        m,
+    atomic_export!(
+        m: *mut mapfile_t,
         offset,
+        (delta: u32, out_old: *mut u32),
         AtomicOp::FetchAdd(delta),
         out_old,
-        None,
+        None
     )
 }
 
@@ -225,13 +265,13 @@ pub extern "C" fn mapfile_atomic_u32_compare_exchange(
     desired: u32,
     out_actual: *mut u32,
 ) -> mapfile_status {
-    atomic(
-        this_function!(),
-        m,
+    atomic_export!(
+        m: *mut mapfile_t,
         offset,
+        (expected: u32, desired: u32, out_actual: *mut u32),
         AtomicOp::CompareExchange { expected, desired },
         out_actual,
-        Some("out_actual"),
+        Some("out_actual")
     )
 }
 

@@ -17,9 +17,11 @@ macro_rules! this_function {
     () => {{
         fn name() -> &'static str {
             fn here() {}
-            // "mapfile::ffi::access::mapfile_read::name::here" -> "mapfile_read"
+            // "mapfile::ffi::access::mapfile_read::name::here" -> "mapfile_read"; the full path
+            // of an export with a fast path is its nested `fn full` (see `fast_export!`).
             let path = std::any::type_name_of_val(&here);
             let path = path.strip_suffix("::name::here").unwrap_or(path);
+            let path = path.strip_suffix("::full").unwrap_or(path);
             path.rsplit("::").next().unwrap_or(path)
         }
         name as $crate::ffi::boundary::FunctionName
@@ -107,6 +109,38 @@ pub fn non_null<T>(pointer: *const T, name: &'static str) -> Result<(), Failure>
     } else {
         Ok(())
     }
+}
+
+/// The body of an export with a fast path (see `Mapping::fast`), given the export's arguments
+/// (the handle first), `fast`: `|mapping| -> Option<mapfile_status>` (Some: the whole call is
+/// done; it cannot panic, and the poison flag, like every other reason to stop, makes it
+/// answer None), and `full`: the call done the long way, through `on`. `full` becomes a nested
+/// `#[cold] extern "C" fn full` of the export's own arguments, reached by a jump, so the
+/// export's frame holds only the fast path (`this_function!()` in it names the export).
+macro_rules! fast_export {
+    (($m:ident: $handle:ty $(, $argument:ident: $type:ty)*), $fast:expr, $full:expr) => {{
+        #[cold]
+        #[inline(never)]
+        extern "C" fn full($m: $handle $(, $argument: $type)*) -> $crate::ffi::status::mapfile_status {
+            $full
+        }
+        $crate::ffi::boundary::fast_or_full($m, $fast, || full($m $(, $argument)*))
+    }};
+}
+pub(crate) use fast_export;
+
+/// The fast path of `fast_export!`, then `full()`.
+#[inline(always)]
+pub fn fast_or_full(
+    m: *const mapfile_t,
+    fast: impl FnOnce(&Mapping) -> Option<mapfile_status>,
+    full: impl FnOnce() -> mapfile_status,
+) -> mapfile_status {
+    // SAFETY: per the C contract, m is NULL or a live handle.
+    if let Some(status) = unsafe { borrow(m) }.and_then(fast) {
+        return status;
+    }
+    full()
 }
 
 /// `with_mapping` for a raw C handle: the one path from an exported function to its mapping.

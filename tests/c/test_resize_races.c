@@ -83,6 +83,69 @@ TEST(own_resize_is_not_a_truncation) {
     CHECK(file_size_of(path) == BIG);
 }
 
+/* 8-byte reads (the guarded fast path) of the part that the handle's own resizes cut and grow
+ * back: each answers the file's bytes or OUT_OF_BOUNDS, and zeros only when a regrown, not yet
+ * rewritten period overlapped it. A read that began before a shrink finishes before the file is
+ * cut (the shrink waits for it), so it never faults into zeros the file never held. */
+enum { CUT_LEN = 64 * PAGE, CUT_KEPT = 8 * PAGE, CUT_ROUNDS = 3000 };
+static const uint64_t CUT_FILL = 0x5a5a5a5a5a5a5a5aull;
+static uint64_t zeros_begun, zeros_ended; /* regrown periods begun and rewritten (atomics) */
+static int wrong_zeros, wrong_answers;
+
+static void *cut_reader(void *argument) {
+    uint64_t seed = 0x9e3779b97f4a7c15ull + (uint64_t)(intptr_t)argument;
+    while (!__atomic_load_n(&stop_workers, __ATOMIC_RELAXED)) {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        uint64_t at = CUT_KEPT + (seed % (CUT_LEN - CUT_KEPT - 8) & ~(uint64_t)7);
+        uint64_t ended = __atomic_load_n(&zeros_ended, __ATOMIC_SEQ_CST);
+        uint64_t value = CUT_FILL;
+        mapfile_status status = mapfile_read(shared_handle, at, &value, 8);
+        uint64_t begun = __atomic_load_n(&zeros_begun, __ATOMIC_SEQ_CST);
+        int zeros_allowed = begun > ended;
+        if (status == MAPFILE_OK && value != CUT_FILL && !zeros_allowed) {
+            if (__atomic_fetch_add(&wrong_zeros, 1, __ATOMIC_RELAXED) < 3)
+                fprintf(stderr, "  read %#llx at %llu outside any regrown period\n", (unsigned long long)value,
+                        (unsigned long long)at);
+        } else if (status != MAPFILE_OK && status != MAPFILE_ERR_OUT_OF_BOUNDS) {
+            if (__atomic_fetch_add(&wrong_answers, 1, __ATOMIC_RELAXED) < 3)
+                fprintf(stderr, "  status %d: %s\n", status, mapfile_last_error_message());
+        }
+    }
+    return NULL;
+}
+
+TEST(small_reads_racing_the_own_shrink_see_file_bytes_or_out_of_bounds) {
+    const char *path = scratch_path("own-cut");
+    CHECK_OK(mapfile_create(path, CUT_LEN, &shared_handle));
+    static uint8_t fill[CUT_LEN];
+    memset(fill, 0x5a, sizeof fill);
+    CHECK_OK(mapfile_write(shared_handle, 0, fill, CUT_LEN));
+    stop_workers = 0;
+    wrong_zeros = wrong_answers = 0;
+    pthread_t readers[2];
+    for (intptr_t i = 0; i < 2; i++) pthread_create(&readers[i], NULL, cut_reader, (void *)i);
+    int failures = 0;
+    for (int round = 0; round < CUT_ROUNDS; round++) {
+        failures += mapfile_resize(shared_handle, CUT_KEPT) != MAPFILE_OK;
+        __atomic_fetch_add(&zeros_begun, 1, __ATOMIC_SEQ_CST); /* the regrown part reads zeros */
+        failures += mapfile_resize(shared_handle, CUT_LEN) != MAPFILE_OK;
+        failures += mapfile_write(shared_handle, CUT_KEPT, fill, CUT_LEN - CUT_KEPT) != MAPFILE_OK;
+        __atomic_fetch_add(&zeros_ended, 1, __ATOMIC_SEQ_CST);
+        /* The pages leave the page tables (not the file): the readers' next touches fault them
+         * in, which is when a read is slow enough for the next shrink to catch it mid-way. */
+        failures += mapfile_advise_range(shared_handle, MAPFILE_ADVICE_DONT_NEED, CUT_KEPT, CUT_LEN - CUT_KEPT) != MAPFILE_OK;
+    }
+    __atomic_store_n(&stop_workers, 1, __ATOMIC_RELAXED);
+    for (int i = 0; i < 2; i++) pthread_join(readers[i], NULL);
+    CHECK(failures == 0);
+    CHECK(wrong_zeros == 0);
+    CHECK(wrong_answers == 0);
+    CHECK_OK(mapfile_check(shared_handle));
+    CHECK_OK(mapfile_close(shared_handle));
+}
+
 /* Lines of /proc/self/maps: how many mappings this process has. */
 static int mapping_count(void) {
     FILE *maps = fopen("/proc/self/maps", "r");
@@ -221,6 +284,7 @@ TEST(copy_on_write_refresh_keeps_private_writes) {
 int main(int argc, char **argv) {
     START(argc, argv);
     RUN(own_resize_is_not_a_truncation);
+    RUN(small_reads_racing_the_own_shrink_see_file_bytes_or_out_of_bounds);
     RUN(log_follower_never_runs_out_of_mappings);
     RUN(max_len_means_the_base_never_moves);
     RUN(resize_does_what_the_header_says);

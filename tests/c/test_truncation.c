@@ -168,6 +168,54 @@ TEST(truncation_by_another_process_is_survived) {
     CHECK(exited_cleanly(run_in_child(other_process_scenario, NULL, 30)));
 }
 
+/* The first touch of a lost page by each small guarded call (the calls with a fast path, see
+ * docs/ARCHITECTURE.md "The guarded fast path"): TRUNCATED, never the zeros the guard put there.
+ * Each call gets a fresh handle, so its own access is the one that faults; the mapping is the one
+ * made at open, or one that a resize grew into a new region. */
+enum { FAST_READ, FAST_WRITE, FAST_LOAD, FAST_FETCH_ADD, FAST_CAS32, FAST_CALLS };
+
+static mapfile_status fast_call(mapfile_t *m, int call, uint64_t offset) {
+    uint64_t value = 7;
+    uint32_t small = 7;
+    switch (call) {
+    case FAST_READ: return mapfile_read(m, offset, &value, 8);
+    case FAST_WRITE: return mapfile_write(m, offset, &value, 8);
+    case FAST_LOAD: return mapfile_atomic_u64_load(m, offset, &value);
+    case FAST_FETCH_ADD: return mapfile_atomic_u64_fetch_add(m, offset, 1, &value);
+    default: return mapfile_atomic_u32_compare_exchange(m, offset, 0, 1, &small);
+    }
+}
+
+static void fast_path_scenario(const void *argument) {
+    (void)argument;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/fast-path", disk_dir);
+    for (int grown = 0; grown <= 1; grown++) {
+        for (int call = 0; call < FAST_CALLS; call++) {
+            EXPECT(write_pattern_file(path, grown ? PAGE : SIZE) == 0);
+            mapfile_t *m = NULL;
+            EXPECT(mapfile_open(path, MAPFILE_MODE_READ_WRITE, &m) == MAPFILE_OK);
+            if (grown) { /* past the first mapping's capacity: a new region, at a new base */
+                const uint8_t *before = NULL, *after = NULL;
+                EXPECT(mapfile_slice(m, 0, 0, &before) == MAPFILE_OK);
+                EXPECT(mapfile_resize(m, SIZE) == MAPFILE_OK);
+                EXPECT(mapfile_slice(m, 0, 0, &after) == MAPFILE_OK && after != before);
+            }
+            EXPECT(truncate(path, 0) == 0);
+            mapfile_status status = fast_call(m, call, 5 * PAGE + 8);
+            if (status != MAPFILE_ERR_TRUNCATED) fprintf(stderr, "  call %d (grown %d) answered %d\n", call, grown, status);
+            EXPECT(status == MAPFILE_ERR_TRUNCATED);
+            EXPECT(mapfile_check(m) == MAPFILE_ERR_TRUNCATED);
+            EXPECT(mapfile_close(m) == MAPFILE_OK);
+        }
+    }
+    unlink(path);
+}
+
+TEST(fast_small_calls_on_a_lost_page_answer_truncated_not_zeros) {
+    CHECK(exited_cleanly(run_in_child(fast_path_scenario, NULL, 30)));
+}
+
 /* Inside the last page nothing faults (the kernel shows zeros): check still reports it. */
 static void partial_page_scenario(const void *argument) {
     (void)argument;
@@ -666,6 +714,7 @@ int main(int argc, char **argv) {
     }
     RUN(truncation_matrix_mode_by_size_by_filesystem_never_kills);
     RUN(truncation_by_another_process_is_survived);
+    RUN(fast_small_calls_on_a_lost_page_answer_truncated_not_zeros);
     RUN(partial_page_truncation_is_reported_by_check);
     RUN(raw_access_without_guard_dies_by_sigbus_like_plain_mmap);
     RUN(raw_guard_flag_reads_zeros_instead_of_dying);
