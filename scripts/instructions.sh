@@ -3,7 +3,9 @@
 # and of the non-inlined C accessor doing the same (issue 12's deterministic measure): callgrind
 # counts only inside bench.c's count_calls_* loops (--toggle-collect), at two loop lengths; the
 # difference divided by the extra calls is the cost of one iteration (the call, its loop step and
-# the offset arithmetic, the same for both peers). Usage: scripts/instructions.sh BENCH_BINARY DIR
+# the offset arithmetic, the same for both peers). The "inside the call" figures are callgrind's
+# inclusive cost of the called function itself (the accessor's includes its memcpy), by the same
+# difference. Usage: scripts/instructions.sh BENCH_BINARY DIR
 set -euo pipefail
 bench=$1
 dir=$2
@@ -11,25 +13,32 @@ if ! command -v valgrind >/dev/null 2>&1; then
   echo "instruction counts SKIPPED: valgrind is not installed (.ci/run installs it)"
   exit 0
 fi
-count() { # CALL N -> instructions collected
-  valgrind --tool=callgrind --callgrind-out-file=/dev/null --toggle-collect='count_calls_*' \
-    "$bench" --instructions "$dir" "$1" "$2" 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+count() { # CALL FUNCTION N -> "loop-total function-inclusive"
+  local total inside
+  total=$(valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect='count_calls_*' \
+    "$bench" --instructions "$dir" "$1" "$3" 2>&1 | sed -n 's/.*Collected : \([0-9]*\).*/\1/p')
+  inside=$(callgrind_annotate --inclusive=yes "$out" 2>/dev/null |
+    sed -n "s/^ *\([0-9,]*\) .*:$2 .*/\1/p; s/^ *\([0-9,]*\) .*:$2\$/\1/p" | tr -d , | sort -n | tail -1)
+  echo "$total ${inside:-0}"
 }
-per_call() { # CALL -> instructions per call
+per_call() { # CALL FUNCTION -> "per-iteration inside-the-call"
   local small large
-  small=$(count "$1" 20000)
-  large=$(count "$1" 40000)
-  echo $(( (large - small) / 20000 ))
+  read -r -a small <<<"$(count "$1" "$2" 20000)"
+  read -r -a large <<<"$(count "$1" "$2" 40000)"
+  echo "$(( (large[0] - small[0]) / 20000 )) $(( (large[1] - small[1]) / 20000 ))"
 }
-echo "| id | call (8 bytes, random offsets) | mapfile | non-inlined C accessor | ratio | target | |"
-echo "|---|---|---|---|---|---|---|"
+echo "| id | call (8 bytes, random offsets) | mapfile | non-inlined C accessor | ratio | target | | inside the call: mapfile, accessor |"
+echo "|---|---|---|---|---|---|---|---|"
 for call in read write load; do
-  ours=$(per_call "mapfile_$call")
-  peer=$(per_call "accessor_$call")
-  verdict=MISSED
-  [ "$ours" -le 40 ] && verdict=met
   name="mapfile_$call"
   [ "$call" = load ] && name=mapfile_atomic_u64_load
-  printf '| I1 | %s | %d instr | %d instr | %s | <= 40 instructions | %s |\n' \
-    "$name" "$ours" "$peer" "$(python3 -c "print(f'{$ours/$peer:.2f}x')")" "$verdict"
+  read -r ours ours_inside <<<"$(per_call "mapfile_$call" "$name")"
+  read -r peer peer_inside <<<"$(per_call "accessor_$call" "accessor_$call")"
+  verdict=MISSED
+  [ "$ours" -le 40 ] && verdict=met
+  printf '| I1 | %s | %d instr | %d instr | %s | <= 40 instructions | %s | %d, %d |\n' \
+    "$name" "$ours" "$peer" "$(python3 -c "print(f'{$ours/$peer:.2f}x')")" "$verdict" \
+    "$ours_inside" "$peer_inside"
 done
