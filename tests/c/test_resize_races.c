@@ -102,6 +102,7 @@ static void *cut_reader(void *argument) {
         uint64_t ended = __atomic_load_n(&zeros_ended, __ATOMIC_SEQ_CST);
         uint64_t value = CUT_FILL;
         mapfile_status status = mapfile_read(shared_handle, at, &value, 8);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST); /* the read's loads before the counter's */
         uint64_t begun = __atomic_load_n(&zeros_begun, __ATOMIC_SEQ_CST);
         int zeros_allowed = begun > ended;
         if (status == MAPFILE_OK && value != CUT_FILL && !zeros_allowed) {
