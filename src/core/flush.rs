@@ -86,14 +86,14 @@ impl FlushState {
     /// flag before this store is then sure to be followed by another flush).
     #[inline(always)]
     pub(super) fn mark_dirty(&self) {
-        // Dirty already: the common case of a handle being written, one load.
-        if !self.dirty.load(Ordering::Relaxed) && self.writes_reach_file {
+        if self.would_mark_dirty() {
             self.became_dirty();
         }
     }
 
-    /// Whether a write now would have to mark the handle dirty (the fast path leaves that
-    /// first write after each flush to the full path, which makes no call of its own).
+    /// Whether a write now would have to mark the handle dirty (dirty already: the common case
+    /// of a handle being written, one load). The fast path leaves that first write after each
+    /// flush to the full path, which makes no call of its own.
     #[inline(always)]
     pub(super) fn would_mark_dirty(&self) -> bool {
         !self.dirty.load(Ordering::Relaxed) && self.writes_reach_file

@@ -131,12 +131,10 @@ mod slot {
 
         #[inline(always)]
         pub(in super::super) fn get() -> *const Mark {
-            let thread = thread_pointer();
-            let slot = &TABLE[home(thread)];
-            if slot.thread.load(Ordering::Relaxed) == thread {
-                return slot.mark.load(Ordering::Relaxed);
+            match get_home() {
+                Some(mark) => mark,
+                None => probe(thread_pointer()),
             }
-            probe(thread)
         }
 
         /// `get` for the fast path: the home slot only (None: ask `get`).
@@ -232,7 +230,7 @@ mod slot {
     )))]
     mod by_thread_local {
         use super::Mark;
-        use std::cell::{Cell, UnsafeCell};
+        use std::cell::Cell;
 
         thread_local! {
             static MARK: Cell<*const Mark> = const { Cell::new(std::ptr::null()) };

@@ -152,7 +152,8 @@ impl Mapping {
         mut options: Options,
     ) -> Result<Arc<Mapping>> {
         options.sealed = file.sealed();
-        guarded::route(&options)?;
+        // Without a mapping route every guarded call takes the full path (to the file).
+        let to_file = guarded::route(&options)? == guarded::Route::File;
         let len = if options.len == 0 {
             super::error::check_range(options.offset, 0, size)?;
             size - options.offset
@@ -170,8 +171,6 @@ impl Mapping {
             let _ = region.advise(Advice::HugePage, 0, len);
         }
         let every_millis = matches!(options.flush_policy, FlushPolicy::EveryMillis(_));
-        // Without a mapping route every guarded call takes the full path (to the file).
-        let to_file = guarded::route(&options)? == guarded::Route::File;
         let mapping = Arc::new_cyclic(|weak_self: &Weak<Mapping>| {
             let owner: Weak<dyn Flushable> = weak_self.clone();
             Mapping {
