@@ -86,6 +86,33 @@ fn cxx_wrapper_works_under_cxx17_and_cxx20() {
     }
 }
 
+/// On x86_64 the library's thread-local block is static TLS (the grace mark is an initial-exec
+/// variable, grace.rs), so a dlopen takes it from glibc's reserve for such libraries
+/// (`glibc.rtld.optional_static_tls`, 512 bytes by default; a dlopen that finds no room fails):
+/// it must stay well inside that. A large thread-local (the 1 KiB message buffer was one) fails
+/// this test.
+#[test]
+fn the_thread_local_block_fits_the_static_tls_reserve_of_dlopen() {
+    let library = library_dir().join("libmapfile.so");
+    let headers = std::process::Command::new("readelf")
+        .arg("-lW")
+        .arg(&library)
+        .output()
+        .expect("readelf");
+    let text = String::from_utf8_lossy(&headers.stdout);
+    let tls = text
+        .lines()
+        .find(|line| line.trim_start().starts_with("TLS "))
+        .unwrap_or_else(|| panic!("no TLS segment in {}:\n{text}", library.display()));
+    // Type Offset VirtAddr PhysAddr FileSiz MemSiz Flg Align
+    let size = tls.split_whitespace().nth(5).expect("MemSiz");
+    let size = u64::from_str_radix(size.trim_start_matches("0x"), 16).expect("hex MemSiz");
+    assert!(
+        size <= 256,
+        "the library's thread-local block is {size} bytes (at most 256: half of glibc's default reserve)"
+    );
+}
+
 /// A program that only dlopens the library (no -lmapfile) uses it, survives a truncation, and
 /// after dlclose a SIGBUS of its own still gets the default action (the library is -z nodelete).
 #[test]

@@ -44,7 +44,8 @@ pub(super) struct FlushState {
     /// A size change (create, resize) that flush must make durable with fdatasync.
     size_changed: AtomicBool,
     /// Written (guarded write or atomic) since the last whole-window flush: close and the
-    /// background flusher then flush.
+    /// background flusher then flush. Always true when writes do not reach the file (nothing to
+    /// flush, nothing to mark): then one load answers `would_mark_dirty` for every handle.
     dirty: AtomicBool,
     /// A writable pointer (slice_mut) was handed out: writes may happen behind the library's back
     /// at any time, so close and the background flusher always flush.
@@ -69,7 +70,7 @@ impl FlushState {
             policy,
             writes_reach_file,
             size_changed: AtomicBool::new(size_changed),
-            dirty: AtomicBool::new(false),
+            dirty: AtomicBool::new(!writes_reach_file),
             writable_pointer_out: AtomicBool::new(false),
             scheduled: AtomicBool::new(false),
             pending_writes: AtomicU64::new(0),
@@ -96,7 +97,7 @@ impl FlushState {
     /// flush to the full path, which makes no call of its own.
     #[inline(always)]
     pub(super) fn would_mark_dirty(&self) -> bool {
-        !self.dirty.load(Ordering::Relaxed) && self.writes_reach_file
+        !self.dirty.load(Ordering::Relaxed)
     }
 
     #[cold]
@@ -138,6 +139,9 @@ impl FlushState {
     /// Synchronous flush of the whole window of `len` bytes in `region`: clean afterwards, dirty
     /// again if it failed.
     pub(super) fn flush_window(&self, region: &Region, file: &MappedFile, len: u64) -> Result<()> {
+        if !self.writes_reach_file {
+            return Ok(()); // and `dirty` stays true
+        }
         let was_dirty = self.dirty.swap(false, Ordering::AcqRel);
         let result = self.flush_range(region, file, 0, len);
         if result.is_err() && was_dirty {
@@ -191,7 +195,8 @@ impl FlushState {
     /// Written since the last whole-window flush, or a writable pointer was ever handed out (the
     /// library cannot see writes through it).
     pub(super) fn was_written(&self) -> bool {
-        self.dirty.load(Ordering::Relaxed) || self.writable_pointer_out.load(Ordering::Relaxed)
+        self.writes_reach_file && self.dirty.load(Ordering::Relaxed)
+            || self.writable_pointer_out.load(Ordering::Relaxed)
     }
 }
 

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 const MARKS: usize = 4096;
 
 /// The low bits of a view sequence word that are flags, not part of the count (see view.rs).
-pub(crate) const SEQUENCE_FLAG_BITS: u32 = 2;
+pub(crate) const SEQUENCE_FLAG_BITS: u32 = 3;
 /// The view sequence word's flag that sends guarded calls to their full path (view.rs `SLOW`;
 /// set by the SIGBUS handler after it recorded a loss).
 pub(crate) const SEQUENCE_SLOW: u64 = 1 << 1;
@@ -66,20 +66,97 @@ static BARRIER: AtomicU8 = AtomicU8::new(BARRIER_UNKNOWN);
 
 /// How a thread finds its own mark on every guarded call, and the SIGBUS handler finds it too.
 ///
-/// On x86_64 and aarch64 Linux: by the thread pointer (the `fs` base, `tpidr_el0`), read with one
-/// instruction and hashed into a table of (thread pointer, mark) slots, so the guarded path makes
-/// no `__tls_get_addr` call (a shared library's thread-locals cost one per access), and the
-/// handler reads plain static memory: nothing is allocated lazily, dlopen'ed or not. A slot is
-/// claimed at the thread's first guarded call and given back by its thread-exit destructor; a
-/// live thread pointer is unique, so a slot's owner is the only thread that can match it.
-/// Elsewhere: a const `thread_local!`.
+/// x86_64 Linux with glibc: in 8 bytes of initial-exec thread-local storage, defined and read in
+/// assembly (stable Rust has no `#[thread_local]` and no TLS-model choice): the address is the
+/// thread pointer plus an offset the dynamic linker fixes once in the GOT, so reading it is two
+/// loads, with no `__tls_get_addr` call (a shared library's ordinary thread-locals cost one per
+/// access) and nothing allocated lazily, so the SIGBUS handler may read it. The cost: the library
+/// is marked `STATIC_TLS`, so its whole thread-local block (136 bytes, std's included) is static
+/// TLS, and a `dlopen` takes it from the reserve glibc keeps for such libraries
+/// (`glibc.rtld.optional_static_tls`, 512 bytes by default). Invariant: that block stays small
+/// (no large thread-locals: the error message buffer is on the heap), which
+/// `the_thread_local_block_fits_the_static_tls_reserve_of_dlopen` checks; dlopen_only.c loads
+/// the library that way and takes a fault through the fast path.
+///
+/// aarch64 Linux: by the thread pointer (`tpidr_el0`), read with one instruction and hashed into
+/// a table of (thread pointer, mark) slots in static memory; a slot is claimed at the thread's
+/// first guarded call and given back by its thread-exit destructor; a live thread pointer is
+/// unique, so a slot's owner is the only thread that can match it.
+///
+/// Elsewhere (musl's loader keeps no static TLS for dlopen): a const `thread_local!`.
 mod slot {
     use super::Mark;
 
-    #[cfg(all(
-        target_os = "linux",
-        any(target_arch = "x86_64", target_arch = "aarch64")
-    ))]
+    #[cfg(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu"))]
+    mod by_initial_exec_tls {
+        use super::Mark;
+        use std::ptr;
+
+        // This thread's mark: 8 bytes of zero-initialised TLS (`.tbss`), hidden (not exported).
+        std::arch::global_asm!(
+            ".pushsection .tbss,\"awT\",@nobits",
+            ".p2align 3",
+            ".globl mapfile_grace_own_mark",
+            ".hidden mapfile_grace_own_mark",
+            ".type mapfile_grace_own_mark,@object",
+            ".size mapfile_grace_own_mark,8",
+            "mapfile_grace_own_mark:",
+            ".zero 8",
+            ".popsection",
+        );
+
+        #[inline(always)]
+        pub(in super::super) fn get() -> *const Mark {
+            let mark: *const Mark;
+            // SAFETY: loads this thread's own TLS word (its offset from the thread pointer comes
+            // from the GOT, fixed by the dynamic linker at load); nothing is written.
+            unsafe {
+                std::arch::asm!(
+                    "mov {m}, qword ptr [rip + mapfile_grace_own_mark@GOTTPOFF]",
+                    "mov {m}, qword ptr fs:[{m}]",
+                    m = out(reg) mark,
+                    options(pure, readonly, nostack, preserves_flags)
+                );
+            }
+            mark
+        }
+
+        /// `get` for the fast path (None: ask `get`).
+        #[inline(always)]
+        pub(in super::super) fn get_home() -> Option<&'static Mark> {
+            // SAFETY: marks are never freed.
+            unsafe { get().as_ref() }
+        }
+
+        fn put(mark: *const Mark) {
+            // SAFETY: stores into this thread's own TLS word (as in `get`).
+            unsafe {
+                std::arch::asm!(
+                    "mov {o}, qword ptr [rip + mapfile_grace_own_mark@GOTTPOFF]",
+                    "mov qword ptr fs:[{o}], {m}",
+                    o = out(reg) _,
+                    m = in(reg) mark,
+                    options(nostack, preserves_flags)
+                );
+            }
+        }
+
+        /// Gives this thread `mark`; never fails.
+        pub(in super::super) fn set(mark: *const Mark) -> bool {
+            put(mark);
+            true
+        }
+
+        /// Forgets this thread's mark (thread exit).
+        pub(in super::super) fn clear() {
+            put(ptr::null());
+        }
+    }
+
+    #[cfg(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu"))]
+    pub(super) use by_initial_exec_tls::{clear, get, get_home, set};
+
+    #[cfg(all(target_os = "linux", target_arch = "aarch64"))]
     mod by_thread_pointer {
         use super::Mark;
         use std::ptr;
@@ -107,15 +184,7 @@ mod slot {
         #[inline(always)]
         fn thread_pointer() -> usize {
             let pointer: usize;
-            // SAFETY: reads the thread pointer (x86_64: the TCB's self pointer at fs:0; aarch64:
-            // the tpidr_el0 register); nothing is written.
-            #[cfg(target_arch = "x86_64")]
-            unsafe {
-                std::arch::asm!("mov {}, qword ptr fs:0", out(reg) pointer,
-                    options(pure, readonly, nostack, preserves_flags));
-            }
-            // SAFETY: as above.
-            #[cfg(target_arch = "aarch64")]
+            // SAFETY: reads the tpidr_el0 register; nothing is written.
             unsafe {
                 std::arch::asm!("mrs {}, tpidr_el0", out(reg) pointer,
                     options(pure, nomem, nostack, preserves_flags));
@@ -194,15 +263,6 @@ mod slot {
             false
         }
 
-        /// Test hook: how many slots threads hold now.
-        #[cfg(test)]
-        pub(in super::super) fn occupied() -> usize {
-            TABLE
-                .iter()
-                .filter(|slot| slot.thread.load(Ordering::Relaxed) != 0)
-                .count()
-        }
-
         /// Gives this thread's slot back (thread exit).
         pub(in super::super) fn clear() {
             if let Some(slot) = held(thread_pointer()) {
@@ -212,21 +272,15 @@ mod slot {
         }
     }
 
-    #[cfg(all(
-        test,
-        target_os = "linux",
-        any(target_arch = "x86_64", target_arch = "aarch64")
-    ))]
-    pub(super) use by_thread_pointer::occupied;
-    #[cfg(all(
-        target_os = "linux",
-        any(target_arch = "x86_64", target_arch = "aarch64")
-    ))]
+    #[cfg(all(target_os = "linux", target_arch = "aarch64"))]
     pub(super) use by_thread_pointer::{clear, get, get_home, set};
 
     #[cfg(not(all(
         target_os = "linux",
-        any(target_arch = "x86_64", target_arch = "aarch64")
+        any(
+            all(target_arch = "x86_64", target_env = "gnu"),
+            target_arch = "aarch64"
+        )
     )))]
     mod by_thread_local {
         use super::Mark;
@@ -258,21 +312,12 @@ mod slot {
 
     #[cfg(not(all(
         target_os = "linux",
-        any(target_arch = "x86_64", target_arch = "aarch64")
+        any(
+            all(target_arch = "x86_64", target_env = "gnu"),
+            target_arch = "aarch64"
+        )
     )))]
     pub(super) use by_thread_local::{clear, get, get_home, set};
-
-    /// Test hook: thread-locals hold no shared slots.
-    #[cfg(all(
-        test,
-        not(all(
-            target_os = "linux",
-            any(target_arch = "x86_64", target_arch = "aarch64")
-        ))
-    ))]
-    pub(super) fn occupied() -> usize {
-        0
-    }
 }
 
 thread_local! {
@@ -596,11 +641,11 @@ mod tests {
             marks.dedup();
             assert_eq!(marks.len(), 16, "two live threads shared a mark");
         }
-        assert!(
-            slot::occupied() < 64,
-            "{} slots still taken",
-            slot::occupied()
-        );
+        let made = TABLE
+            .iter()
+            .filter(|mark| !mark.load(Ordering::Acquire).is_null())
+            .count();
+        assert!(made < 64, "{made} marks made: ended threads gave none back");
     }
 
     /// The writer waits for a reader that started from an older view, and not for one that
@@ -632,7 +677,8 @@ mod tests {
         let writer = {
             let waited = waited.clone();
             std::thread::spawn(move || {
-                wait_for_readers(mapping, 8); // one publish later (sequence words count in fours)
+                // One publish later (sequence words count in steps above their flag bits).
+                wait_for_readers(mapping, 4 + (1 << SEQUENCE_FLAG_BITS));
                 waited.store(true, Ordering::SeqCst);
             })
         };

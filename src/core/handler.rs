@@ -4,11 +4,11 @@
 //!
 //! Everything reachable from the handler is async-signal-safe: atomics, `fstat`, `mmap`,
 //! `process_vm_readv`, `sigaction`, `raise`, and `grace::reading_mapping`, which finds the
-//! thread's mark by its thread pointer in static memory (no thread-local storage on x86_64 and
-//! aarch64 Linux, so nothing is allocated lazily even when the library was dlopen'ed; elsewhere
-//! a const thread-local without destructor, read only after the fault was found in one of this
-//! library's mappings without the raw guard, by which time a thread that made a guarded call
-//! has its block).
+//! thread's mark in static TLS on x86_64 glibc (initial-exec: the thread pointer plus a fixed
+//! offset) and by its thread pointer in static memory on aarch64 Linux, so nothing is allocated
+//! lazily even when the library was dlopen'ed; elsewhere a const thread-local without
+//! destructor, read only after the fault was found in one of this library's mappings without
+//! the raw guard, by which time a thread that made a guarded call has its block).
 
 use std::mem::MaybeUninit;
 use std::ptr;

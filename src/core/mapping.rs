@@ -22,7 +22,7 @@ use super::guarded::{self, Guarded};
 use super::options::{Advice, Disposition, FlushPolicy, Mode, Options};
 use super::region::Region;
 use super::registry::NOTHING_LOST;
-use super::view::{Seqlock, View, SLOW};
+use super::view::{Seqlock, View, FULL_WRITES, SLOW};
 use super::watch::{Changes, Watch};
 
 /// Every region ever mapped for a handle (the current one included), unmapped on drop. Boxed so
@@ -32,6 +32,20 @@ type Regions = Vec<Box<Region>>;
 
 /// The longest read or write the fast path takes (longer ones are dominated by the copy).
 const FAST_MAX: usize = 16;
+
+/// `body(len)` for a length the fast path takes: 8 (a u64, a double, a pointer: the commonest
+/// small access) as an instance of its own, where the length is a constant (no length tests,
+/// one load and one store), and 1 to FAST_MAX as the general one; false for the others.
+#[inline(always)]
+fn by_fast_len(len: usize, body: impl Fn(usize) -> bool) -> bool {
+    if len == 8 {
+        body(8)
+    } else if len.wrapping_sub(1) < FAST_MAX {
+        body(len)
+    } else {
+        false
+    }
+}
 
 /// What `Mapping::fast` did.
 enum Fast<'a, R> {
@@ -57,9 +71,6 @@ pub struct Mapping {
     flush: FlushState,
     /// A caught panic left this mapping in an unknown state: every later call fails INTERNAL.
     poisoned: AtomicBool,
-    /// Writes may take the fast path: the mode writes memory and the flush policy is MANUAL
-    /// (the other policies count every write).
-    fast_writes: bool,
     /// The length a fixed-length window keeps across refresh (options.len, then what resize
     /// set); 0 for a window that follows the end of the file.
     requested_len: AtomicU64,
@@ -171,12 +182,15 @@ impl Mapping {
             let _ = region.advise(Advice::HugePage, 0, len);
         }
         let every_millis = matches!(options.flush_policy, FlushPolicy::EveryMillis(_));
+        // No mapping route: every call takes the full path. Writes under a policy that counts
+        // them, or into read-only memory: they do.
+        let fast_writes =
+            options.mode.writable_memory() && options.flush_policy == FlushPolicy::Manual;
+        let flags = if to_file { SLOW } else { 0 } | if fast_writes { 0 } else { FULL_WRITES };
         let mapping = Arc::new_cyclic(|weak_self: &Weak<Mapping>| {
             let owner: Weak<dyn Flushable> = weak_self.clone();
             Mapping {
-                current: Seqlock::new(&region, len, to_file),
-                fast_writes: options.mode.writable_memory()
-                    && options.flush_policy == FlushPolicy::Manual,
+                current: Seqlock::new(&region, len, flags),
                 flush: FlushState::new(
                     options.flush_policy,
                     options.mode.writes_reach_file(),
@@ -248,9 +262,15 @@ impl Mapping {
     /// to check its range (`Guarded::kept`). Anything else is `Declined` before the access.
     /// Cannot panic: the exports call it outside their panic boundary.
     #[inline(always)]
-    fn fast<R>(&self, offset: u64, len: u64, operation: impl FnOnce(*mut u8) -> R) -> Fast<'_, R> {
+    fn fast<R>(
+        &self,
+        offset: u64,
+        len: u64,
+        decline: u64,
+        operation: impl FnOnce(*mut u8) -> Option<R>,
+    ) -> Fast<'_, R> {
         let word = self.current.word();
-        if word & SLOW != 0 {
+        if word & decline != 0 {
             return Fast::Declined;
         }
         let Some(mark) = grace::enter(self.options.id, word) else {
@@ -268,7 +288,10 @@ impl Mapping {
             region: unsafe { &*region },
             len: window,
         };
-        let result = view.region.guard.guarded(|| operation(view.at(offset)));
+        let Some(result) = view.region.guard.guarded(|| operation(view.at(offset))) else {
+            grace::leave(mark);
+            return Fast::Declined;
+        };
         let after = self.current.word();
         grace::leave(mark);
         if after & SLOW != 0 {
@@ -283,15 +306,15 @@ impl Mapping {
     /// As `read_into`.
     #[inline(always)]
     pub unsafe fn read_fast(&self, offset: u64, destination: *mut u8, len: usize) -> bool {
-        if len.wrapping_sub(1) >= FAST_MAX {
-            return false;
-        }
-        let done = self.fast(offset, len as u64, |source| {
-            // SAFETY: `source` points at `len` mapped bytes; the caller's buffer holds `len`.
-            unsafe { guarded::copy_bytes(source, destination, len) }
-        });
-        // Alerted: the bytes may be zeros the handler put in; the full path reads them again.
-        matches!(done, Fast::Done(()))
+        by_fast_len(len, |len| {
+            let done = self.fast(offset, len as u64, SLOW, |source| {
+                // SAFETY: `source` points at `len` mapped bytes; the caller's buffer holds `len`.
+                unsafe { guarded::copy_bytes(source, destination, len) };
+                Some(())
+            });
+            // Alerted: the bytes may be zeros the handler put in; the full path reads them again.
+            matches!(done, Fast::Done(()))
+        })
     }
 
     /// `write_from` of 1 to 16 bytes on the fast path; false: call `write_from` (which writes
@@ -303,14 +326,14 @@ impl Mapping {
     /// As `write_from`.
     #[inline(always)]
     pub unsafe fn write_fast(&self, offset: u64, source: *const u8, len: usize) -> bool {
-        if len.wrapping_sub(1) >= FAST_MAX || !self.fast_writes {
-            return false;
-        }
-        let done = self.fast(offset, len as u64, |target| {
-            // SAFETY: `target` points at `len` writable mapped bytes; `source` holds `len`.
-            unsafe { guarded::copy_bytes(source, target, len) }
-        });
-        matches!(done, Fast::Done(())) && !self.flush.would_mark_dirty()
+        by_fast_len(len, |len| {
+            let done = self.fast(offset, len as u64, SLOW | FULL_WRITES, |target| {
+                // SAFETY: `target` points at `len` writable mapped bytes; `source` holds `len`.
+                unsafe { guarded::copy_bytes(source, target, len) };
+                Some(())
+            });
+            matches!(done, Fast::Done(())) && !self.flush.would_mark_dirty()
+        })
     }
 
     /// `atomic` on the fast path; None: nothing was done (or a load that the full path may
@@ -322,15 +345,18 @@ impl Mapping {
         offset: u64,
         operation: AtomicOp<T>,
     ) -> Option<Result<T>> {
-        let misaligned = self.options.offset.wrapping_add(offset) % T::WIDTH != 0;
-        if misaligned || operation.mutating() && !self.options.mode.writable_memory() {
+        if operation.mutating() && !self.options.mode.writable_memory() {
             return None;
         }
-        let done = self.fast(offset, T::WIDTH, |address| {
-            // SAFETY: WIDTH mapped bytes, aligned to WIDTH (the file offset is, and file offsets
-            // and mapping addresses agree modulo the page size); other processes use them only
+        let done = self.fast(offset, T::WIDTH, SLOW, |address| {
+            // Misaligned: the full path says so. (The address is aligned exactly when the file
+            // position is: mappings start at page boundaries of the file.)
+            if address as usize % T::WIDTH as usize != 0 {
+                return None;
+            }
+            // SAFETY: WIDTH mapped bytes, aligned to WIDTH; other processes use them only
             // atomically (the API contract).
-            unsafe { T::apply(address, operation) }
+            Some(unsafe { T::apply(address, operation) })
         });
         let (value, alerted) = match done {
             Fast::Declined => return None,

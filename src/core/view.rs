@@ -38,7 +38,11 @@ const WRITING: u64 = 1;
 /// mapping route. `publish` recomputes it; the fast path (`Mapping::fast`) needs it clear
 /// before and after its access.
 pub(super) const SLOW: u64 = super::grace::SEQUENCE_SLOW;
-/// What one publish adds to the sequence word (the counter lives above the two flag bits).
+/// The sequence word's bit that sends guarded writes (not reads) to their full path: set at
+/// creation when a write needs more than the fast path does (a flush policy that counts
+/// writes, memory that is not writable); every publish keeps it.
+pub(super) const FULL_WRITES: u64 = 1 << 2;
+/// What one publish adds to the sequence word (the counter lives above the three flag bits).
 const STEP: u64 = 1 << super::grace::SEQUENCE_FLAG_BITS;
 
 /// A (pointer, length) pair published as a seqlock: the writer sets WRITING, stores both,
@@ -53,16 +57,18 @@ pub(super) struct Seqlock<T> {
 }
 
 impl<T> Seqlock<T> {
-    pub(super) fn new(pointer: &T, len: u64, slow: bool) -> Seqlock<T> {
+    /// `flags`: SLOW and FULL_WRITES, as the new handle needs them.
+    pub(super) fn new(pointer: &T, len: u64, flags: u64) -> Seqlock<T> {
+        debug_assert_eq!(flags & !(SLOW | FULL_WRITES), 0);
         Seqlock {
-            sequence: AtomicU64::new(if slow { SLOW } else { 0 }),
+            sequence: AtomicU64::new(flags),
             pointer: AtomicPtr::new(pointer as *const T as *mut T),
             len: AtomicU64::new(len),
         }
     }
 
     /// The sequence word: the publish count (what a grace period compares)
-    /// and the WRITING and SLOW flags.
+    /// and the WRITING, SLOW and FULL_WRITES flags.
     #[inline(always)]
     pub(super) fn word(&self) -> u64 {
         self.sequence.load(Ordering::Acquire)
@@ -125,7 +131,8 @@ impl<T> Seqlock<T> {
         self.len.store(len, Ordering::Release);
         let mut word = self.sequence.load(Ordering::Relaxed);
         loop {
-            // WRITING (bit 0) + 3 carries into the counter and clears it.
+            // WRITING (bit 0) + STEP - 1 carries into the counter and clears it; the other flag
+            // bits come out as they were.
             let next = ((word + (STEP - WRITING)) & !SLOW) | if slow() { SLOW } else { 0 };
             match self.sequence.compare_exchange_weak(
                 word,
@@ -161,7 +168,7 @@ mod tests {
     #[test]
     fn publish_keeps_an_alert_that_lands_meanwhile() {
         static A: u64 = 1;
-        let lock = Seqlock::new(&A, 1, false);
+        let lock = Seqlock::new(&A, 1, 0);
         let writer_lock = std::sync::Mutex::new(());
         let held = writer_lock.lock().unwrap();
         assert_eq!(lock.word() & SLOW, 0);
@@ -192,7 +199,7 @@ mod tests {
         const PUBLISHES: u64 = 2_000_000;
         // Pointee i has capacity i; publish i stores (pointee i, length i).
         let capacities: &'static [u64] = Vec::leak((0..=PUBLISHES).collect());
-        let lock = Arc::new(Seqlock::new(&capacities[0], 0, false));
+        let lock = Arc::new(Seqlock::new(&capacities[0], 0, 0));
         let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let readers: Vec<_> = (0..2)
             .map(|_| {
@@ -228,7 +235,7 @@ mod tests {
         static A: u64 = 1;
         static B: u64 = 2;
         const READS: u64 = 10_000_000;
-        let lock = Arc::new(Seqlock::new(&A, 1, false));
+        let lock = Arc::new(Seqlock::new(&A, 1, 0));
         let writer_lock = Mutex::new(());
         let reads = Arc::new(AtomicU64::new(0));
         let readers: Vec<_> = (0..2)

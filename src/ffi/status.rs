@@ -1,6 +1,6 @@
 //! Status codes, their texts, the per-thread failure message, and errno.
 
-use std::cell::UnsafeCell;
+use std::cell::{OnceCell, UnsafeCell};
 use std::ffi::c_char;
 
 use super::boundary::FunctionName;
@@ -101,23 +101,34 @@ pub fn status_of_kind(kind: ErrorKind) -> mapfile_status {
 const MESSAGE_CAPACITY: usize = 1024;
 
 thread_local! {
-    /// This thread's last failure message, NUL-terminated, rewritten in place: the pointer handed
-    /// out by `mapfile_last_error_message` stays valid for the life of the thread, so the worst
-    /// a caller can see is a newer message, never freed memory.
-    static LAST_ERROR: UnsafeCell<[u8; MESSAGE_CAPACITY]> =
-        const { UnsafeCell::new([0; MESSAGE_CAPACITY]) };
+    /// This thread's last failure message, NUL-terminated, rewritten in place. The buffer is
+    /// allocated at the thread's first failure and freed when the thread ends, so the pointer
+    /// handed out by `mapfile_last_error_message` stays valid for the life of the thread: the
+    /// worst a caller can see is a newer message, never freed memory. (On the heap, not in the
+    /// thread-local block: that block is static TLS on x86_64 and must stay small, grace.rs.)
+    static LAST_ERROR: OnceCell<Box<UnsafeCell<[u8; MESSAGE_CAPACITY]>>> =
+        const { OnceCell::new() };
+}
+
+/// This thread's message buffer (made on first use: a failure, or a first look at the message).
+fn message_buffer(
+    cell: &OnceCell<Box<UnsafeCell<[u8; MESSAGE_CAPACITY]>>>,
+) -> &UnsafeCell<[u8; MESSAGE_CAPACITY]> {
+    cell.get_or_init(|| Box::new(UnsafeCell::new([0; MESSAGE_CAPACITY])))
 }
 
 /// Writes `text` into this thread's message buffer (cut to fit; a NUL inside shows as `?`).
+/// Dropped once the thread's thread-locals are gone (a failure in a later TLS destructor).
 fn set_last_error(text: &str) {
     let mut end = text.len().min(MESSAGE_CAPACITY - 1);
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    LAST_ERROR.with(|cell| {
+    let _ = LAST_ERROR.try_with(|cell| {
+        let buffer = message_buffer(cell);
         // SAFETY: the buffer is this thread's own, and no reference into it is alive: C callers
         // hold only a raw pointer, which sees the bytes change (the documented behaviour).
-        let buffer = unsafe { &mut *cell.get() };
+        let buffer = unsafe { &mut *buffer.get() };
         for (slot, &byte) in buffer.iter_mut().zip(&text.as_bytes()[..end]) {
             *slot = if byte == 0 { b'?' } else { byte };
         }
@@ -151,7 +162,9 @@ pub fn report(function: FunctionName, failure: Failure) -> mapfile_status {
 
 /// Text of this thread's last failure ("" if none).
 pub fn last_error_message() -> *const c_char {
-    LAST_ERROR.with(|cell| cell.get().cast::<c_char>().cast_const())
+    LAST_ERROR
+        .try_with(|cell| message_buffer(cell).get().cast::<c_char>().cast_const())
+        .unwrap_or(c"".as_ptr())
 }
 
 /// Static text of a status code.
