@@ -20,12 +20,15 @@ use super::error::{Error, Result};
 use super::file::MappedFile;
 use super::options::FlushPolicy;
 use super::region::Region;
+use super::view::CLEAN;
 
 /// A handle the shared flusher can flush.
 pub(super) trait Flushable: Send + Sync {
     /// Synchronous flush of the whole window.
     fn flush(&self) -> Result<()>;
     fn flush_state(&self) -> &FlushState;
+    /// `FlushState::was_written`, with the handle's view word.
+    fn was_written(&self) -> bool;
 }
 
 /// What a policy asks for after a write.
@@ -36,17 +39,14 @@ pub(super) enum PolicyFlush {
     Window,
 }
 
-/// One handle's durability state.
+/// One handle's durability state, but for "written since the last flush", which is the CLEAN
+/// flag of the handle's view word (the methods that need it take the word).
 pub(super) struct FlushState {
     policy: FlushPolicy,
     /// READ_WRITE: writes reach the file, so there is something to flush.
     writes_reach_file: bool,
     /// A size change (create, resize) that flush must make durable with fdatasync.
     size_changed: AtomicBool,
-    /// Written (guarded write or atomic) since the last whole-window flush: close and the
-    /// background flusher then flush. Always true when writes do not reach the file (nothing to
-    /// flush, nothing to mark): then one load answers `would_mark_dirty` for every handle.
-    dirty: AtomicBool,
     /// A writable pointer (slice_mut) was handed out: writes may happen behind the library's back
     /// at any time, so close and the background flusher always flush.
     writable_pointer_out: AtomicBool,
@@ -70,7 +70,6 @@ impl FlushState {
             policy,
             writes_reach_file,
             size_changed: AtomicBool::new(size_changed),
-            dirty: AtomicBool::new(!writes_reach_file),
             writable_pointer_out: AtomicBool::new(false),
             scheduled: AtomicBool::new(false),
             pending_writes: AtomicU64::new(0),
@@ -83,28 +82,32 @@ impl FlushState {
         self.policy
     }
 
-    /// Records that bytes were written (call it AFTER they are: a flusher that took the dirty
-    /// flag before this store is then sure to be followed by another flush).
+    /// Records that bytes were written (call it AFTER they are: a flusher that set CLEAN
+    /// before this looks is then sure to be followed by another flush). Whether the handle is
+    /// dirty lives in its view word (`word`; view.rs `CLEAN`: set while nothing was written
+    /// since the last whole-window flush, only for handles whose writes reach the file), where
+    /// the fast path's looks at the word before and after a write see it too.
     #[inline(always)]
-    pub(super) fn mark_dirty(&self) {
-        if self.would_mark_dirty() {
-            self.became_dirty();
+    pub(super) fn mark_dirty(&self, word: &AtomicU64) {
+        if word.load(Ordering::Relaxed) & CLEAN != 0 {
+            self.became_dirty(word);
         }
-    }
-
-    /// Whether a write now would have to mark the handle dirty (dirty already: the common case
-    /// of a handle being written, one load). The fast path leaves that first write after each
-    /// flush to the full path, which makes no call of its own.
-    #[inline(always)]
-    pub(super) fn would_mark_dirty(&self) -> bool {
-        !self.dirty.load(Ordering::Relaxed)
     }
 
     #[cold]
     #[inline(never)]
-    fn became_dirty(&self) {
-        self.dirty.store(true, Ordering::Release);
+    fn became_dirty(&self, word: &AtomicU64) {
+        word.fetch_and(!CLEAN, Ordering::Release);
         schedule(self);
+    }
+
+    /// The first flags of a handle's view word: CLEAN when its writes reach the file.
+    pub(super) fn first_flags(writes_reach_file: bool) -> u64 {
+        if writes_reach_file {
+            CLEAN
+        } else {
+            0
+        }
     }
 
     /// Records that a writable pointer was handed out (flushed on close and by the flusher).
@@ -138,14 +141,20 @@ impl FlushState {
 
     /// Synchronous flush of the whole window of `len` bytes in `region`: clean afterwards, dirty
     /// again if it failed.
-    pub(super) fn flush_window(&self, region: &Region, file: &MappedFile, len: u64) -> Result<()> {
+    pub(super) fn flush_window(
+        &self,
+        word: &AtomicU64,
+        region: &Region,
+        file: &MappedFile,
+        len: u64,
+    ) -> Result<()> {
         if !self.writes_reach_file {
-            return Ok(()); // and `dirty` stays true
+            return Ok(());
         }
-        let was_dirty = self.dirty.swap(false, Ordering::AcqRel);
+        let was_dirty = word.fetch_or(CLEAN, Ordering::AcqRel) & CLEAN == 0;
         let result = self.flush_range(region, file, 0, len);
         if result.is_err() && was_dirty {
-            self.dirty.store(true, Ordering::Release);
+            word.fetch_and(!CLEAN, Ordering::Release);
         }
         result
     }
@@ -194,8 +203,8 @@ impl FlushState {
 
     /// Written since the last whole-window flush, or a writable pointer was ever handed out (the
     /// library cannot see writes through it).
-    pub(super) fn was_written(&self) -> bool {
-        self.writes_reach_file && self.dirty.load(Ordering::Relaxed)
+    pub(super) fn was_written(&self, word: &AtomicU64) -> bool {
+        self.writes_reach_file && word.load(Ordering::Relaxed) & CLEAN == 0
             || self.writable_pointer_out.load(Ordering::Relaxed)
     }
 }
@@ -300,7 +309,7 @@ fn run_flusher() {
         if let Some(owner) = handle.and_then(|weak| weak.upgrade()) {
             let state = owner.flush_state();
             state.scheduled.store(false, Ordering::Release);
-            if state.was_written() {
+            if owner.was_written() {
                 // Best effort, as for every policy flush: the next explicit flush or close
                 // repeats the msync and reports a failure.
                 let _ = owner.flush();

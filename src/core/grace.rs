@@ -4,8 +4,8 @@
 //! each change (API.md 6), and the handle's own shrink never makes a call fault.
 //!
 //! Readers pay no shared write: each thread has a `Mark` (registered once, in a global table)
-//! where a guarded operation stores which mapping it reads and the view sequence it started
-//! from, and clears it at the end. The writer publishes the new view, issues a process-wide
+//! where a guarded operation stores the view sequence word it started from (which names the
+//! mapping too: its id is in the word's top bits), and clears it at the end. The writer publishes the new view, issues a process-wide
 //! memory barrier (`membarrier`, so readers need only compiler fences; a full fence on both sides
 //! where the kernel lacks it), then waits until no mark names the mapping with an older sequence.
 //! This is the userspace-RCU scheme, scoped to one mapping.
@@ -21,17 +21,39 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 const MARKS: usize = 4096;
 
 /// The low bits of a view sequence word that are flags, not part of the count (see view.rs).
-pub(crate) const SEQUENCE_FLAG_BITS: u32 = 3;
+pub(crate) const SEQUENCE_FLAG_BITS: u32 = 4;
 /// The view sequence word's flag that sends guarded calls to their full path (view.rs `SLOW`;
 /// set by the SIGBUS handler after it recorded a loss).
 pub(crate) const SEQUENCE_SLOW: u64 = 1 << 1;
+/// Where a view sequence word keeps its mapping's id: the bits above the publish count (a
+/// 36-bit count: no mapping is republished 2^36 times).
+const SEQUENCE_ID_SHIFT: u32 = 40;
+/// Mapping ids are what fits there; they wrap. Two live mappings sharing an id cost at most a
+/// wait for a guarded call of the other (a grace period), or a fault in one met as guarded
+/// while this thread is inside a guarded call on the other: both harmless.
+pub(crate) const MAPPING_IDS: usize = 1 << (64 - SEQUENCE_ID_SHIFT);
+
+/// The first sequence word of mapping `id` (1 ..= MAPPING_IDS - 1), flags `flags`.
+pub(crate) fn first_sequence(id: usize, flags: u64) -> u64 {
+    debug_assert!(id != 0 && id < MAPPING_IDS && flags >> SEQUENCE_FLAG_BITS == 0);
+    (id as u64) << SEQUENCE_ID_SHIFT | flags
+}
+
+/// The mapping a sequence word belongs to.
+fn mapping_of(word: u64) -> usize {
+    (word >> SEQUENCE_ID_SHIFT) as usize
+}
+
+/// How many publishes a sequence word counts.
+fn publishes(word: u64) -> u64 {
+    (word & ((1 << SEQUENCE_ID_SHIFT) - 1)) >> SEQUENCE_FLAG_BITS
+}
 
 /// One thread's reader state. Never freed: a thread that ends hands it back for reuse.
 pub struct Mark {
-    /// Id of the mapping being read (0: not inside a guarded operation).
-    mapping: AtomicUsize,
-    /// The view sequence the operation started from.
-    sequence: AtomicU64,
+    /// The view sequence word the guarded operation started from (its mapping's id included);
+    /// 0: not inside a guarded operation.
+    word: AtomicU64,
     /// Taken by a live thread.
     owned: AtomicBool,
     /// Whether SIGBUS was blocked when this thread's signal mask was last looked at
@@ -41,8 +63,24 @@ pub struct Mark {
     /// Calls the fast path (`enter`) may make before the mask is looked at again: one
     /// subtraction a call, and a borrow sends the call to `read`, which looks and refills it.
     /// Kept at 0 while a flag of `mask_check` is set, so the fast path always steps aside then.
-    /// Read and written by the owner only (a plain integer).
+    /// Read and written by the owner only (a plain integer). Unused where the count lives in
+    /// the thread's TLS block instead (`slot::calls`).
+    #[cfg_attr(
+        all(target_os = "linux", target_arch = "x86_64", target_env = "gnu"),
+        allow(dead_code)
+    )]
     fast_calls: UnsafeCell<u32>,
+}
+
+/// One fast call off `calls`; false (and `calls` left at 0) when there was none left.
+#[inline(always)]
+fn count_down(calls: &mut u32) -> bool {
+    let (left, ran_out) = calls.overflowing_sub(1);
+    *calls = left;
+    if ran_out {
+        *calls = 0;
+    }
+    !ran_out
 }
 
 // SAFETY: `fast_calls` is touched only by the thread that owns the mark (`owned`, handed over
@@ -89,72 +127,95 @@ mod slot {
 
     #[cfg(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu"))]
     mod by_initial_exec_tls {
+        use super::super::count_down;
         use super::Mark;
         use std::ptr;
 
-        // This thread's mark: 8 bytes of zero-initialised TLS (`.tbss`), hidden (not exported).
+        /// This thread's block: 16 bytes of zero-initialised TLS (`.tbss`), hidden (not
+        /// exported). Invariant: `fast_calls` is 0 whenever `mark` is null (set `mark` before
+        /// the count is refilled; zero the count before `mark` is cleared).
+        #[repr(C)]
+        struct ThreadBlock {
+            mark: *const Mark,
+            fast_calls: u32,
+        }
+
         std::arch::global_asm!(
             ".pushsection .tbss,\"awT\",@nobits",
             ".p2align 3",
-            ".globl mapfile_grace_own_mark",
-            ".hidden mapfile_grace_own_mark",
-            ".type mapfile_grace_own_mark,@object",
-            ".size mapfile_grace_own_mark,8",
-            "mapfile_grace_own_mark:",
-            ".zero 8",
+            ".globl mapfile_grace_thread",
+            ".hidden mapfile_grace_thread",
+            ".type mapfile_grace_thread,@object",
+            ".size mapfile_grace_thread,16",
+            "mapfile_grace_thread:",
+            ".zero 16",
             ".popsection",
         );
 
+        /// The address of this thread's block: the thread pointer (the TCB's self pointer at
+        /// fs:0) plus the block's offset from it, which the dynamic linker put in the GOT.
+        #[inline(always)]
+        fn block() -> *mut ThreadBlock {
+            let block: *mut ThreadBlock;
+            // SAFETY: two loads (fs:0 and the GOT entry) and an add; nothing is written.
+            unsafe {
+                std::arch::asm!(
+                    "mov {b}, qword ptr fs:0",
+                    "add {b}, qword ptr [rip + mapfile_grace_thread@GOTTPOFF]",
+                    b = out(reg) block,
+                    options(pure, readonly, nostack)
+                );
+            }
+            block
+        }
+
         #[inline(always)]
         pub(in super::super) fn get() -> *const Mark {
-            let mark: *const Mark;
-            // SAFETY: loads this thread's own TLS word (its offset from the thread pointer comes
-            // from the GOT, fixed by the dynamic linker at load); nothing is written.
-            unsafe {
-                std::arch::asm!(
-                    "mov {m}, qword ptr [rip + mapfile_grace_own_mark@GOTTPOFF]",
-                    "mov {m}, qword ptr fs:[{m}]",
-                    m = out(reg) mark,
-                    options(pure, readonly, nostack, preserves_flags)
-                );
-            }
-            mark
+            // SAFETY: this thread's own block, alive as long as the thread.
+            unsafe { (*block()).mark }
         }
 
-        /// `get` for the fast path (None: ask `get`).
+        /// The fast path's mark: this thread's, with one fast call counted off (None: no mark,
+        /// or none left: ask `read`).
         #[inline(always)]
-        pub(in super::super) fn get_home() -> Option<&'static Mark> {
-            // SAFETY: marks are never freed.
-            unsafe { get().as_ref() }
+        pub(in super::super) fn fast() -> Option<&'static Mark> {
+            let block = block();
+            // SAFETY: this thread's own block; only this thread touches it.
+            unsafe {
+                if !count_down(&mut (*block).fast_calls) {
+                    return None;
+                }
+                // A count above 0 means a mark (the block's invariant); marks are never freed.
+                Some(&*(*block).mark)
+            }
         }
 
-        fn put(mark: *const Mark) {
-            // SAFETY: stores into this thread's own TLS word (as in `get`).
-            unsafe {
-                std::arch::asm!(
-                    "mov {o}, qword ptr [rip + mapfile_grace_own_mark@GOTTPOFF]",
-                    "mov qword ptr fs:[{o}], {m}",
-                    o = out(reg) _,
-                    m = in(reg) mark,
-                    options(nostack, preserves_flags)
-                );
-            }
+        /// Where this thread's fast-call count lives (`own` is its mark).
+        pub(in super::super) fn calls(_own: &Mark) -> *mut u32 {
+            // SAFETY: this thread's own block.
+            unsafe { ptr::addr_of_mut!((*block()).fast_calls) }
         }
 
         /// Gives this thread `mark`; never fails.
         pub(in super::super) fn set(mark: *const Mark) -> bool {
-            put(mark);
+            // SAFETY: this thread's own block.
+            unsafe { (*block()).mark = mark };
             true
         }
 
-        /// Forgets this thread's mark (thread exit).
+        /// Forgets this thread's mark (thread exit), its count first.
         pub(in super::super) fn clear() {
-            put(ptr::null());
+            let block = block();
+            // SAFETY: this thread's own block.
+            unsafe {
+                (*block).fast_calls = 0;
+                (*block).mark = ptr::null();
+            }
         }
     }
 
     #[cfg(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu"))]
-    pub(super) use by_initial_exec_tls::{clear, get, get_home, set};
+    pub(super) use by_initial_exec_tls::{calls, clear, fast, get, set};
 
     #[cfg(all(target_os = "linux", target_arch = "aarch64"))]
     mod by_thread_pointer {
@@ -275,6 +336,22 @@ mod slot {
     #[cfg(all(target_os = "linux", target_arch = "aarch64"))]
     pub(super) use by_thread_pointer::{clear, get, get_home, set};
 
+    /// The fast path's mark where the count lives in the mark: this thread's, with one fast
+    /// call counted off (None: no mark in its home slot, or none left: ask `read`).
+    #[cfg(not(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu")))]
+    #[inline(always)]
+    pub(super) fn fast() -> Option<&'static Mark> {
+        let mark = get_home()?;
+        // SAFETY: this thread owns the mark (see `Mark::fast_calls`).
+        super::count_down(unsafe { &mut *mark.fast_calls.get() }).then_some(mark)
+    }
+
+    /// Where this thread's fast-call count lives (`own` is its mark).
+    #[cfg(not(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu")))]
+    pub(super) fn calls(own: &Mark) -> *mut u32 {
+        own.fast_calls.get()
+    }
+
     #[cfg(not(all(
         target_os = "linux",
         any(
@@ -340,7 +417,7 @@ impl Drop for MarkRelease {
     }
 }
 
-/// While alive, this thread counts as reading `mapping` from view `sequence` (see `read`).
+/// While alive, this thread counts as reading its mapping from the view of `word` (see `read`).
 pub struct Reading {
     mark: *const Mark,
     /// SIGBUS was blocked in this thread and is unblocked for the call: block it again after.
@@ -358,40 +435,33 @@ impl Drop for Reading {
             UNMARKED_READERS.fetch_sub(1, Ordering::Release);
         } else {
             // SAFETY: this thread's own mark, never freed.
-            unsafe { (*self.mark).mapping.store(0, Ordering::Release) };
+            unsafe { (*self.mark).word.store(0, Ordering::Release) };
         }
     }
 }
 
 /// The mapping id this thread is inside a guarded call on (0: none). Async-signal-safe: the
-/// SIGBUS handler asks it (the thread pointer's slot, then one atomic load; the fallback
-/// thread-local is const, without destructor).
+/// SIGBUS handler asks it (the thread's slot, then one atomic load; the fallback thread-local
+/// is const, without destructor).
 pub fn reading_mapping() -> usize {
     let mark = slot::get();
     if mark.is_null() {
         return UNMARKED.with(Cell::get);
     }
     // SAFETY: marks are never freed.
-    unsafe { (*mark).mapping.load(Ordering::Relaxed) }
+    mapping_of(unsafe { (*mark).word.load(Ordering::Relaxed) })
 }
 
-/// The fast path's mark: this thread's own, set to (`mapping`, `sequence`) like `read` does, when
-/// nothing needs the full path: the thread has a mark in its home slot, its signal mask needs
-/// no look and SIGBUS no unblocking, and membarrier spares the reader its fence. None sends the
-/// caller to `read`. Give the mark back with `leave`.
+/// The fast path's mark: this thread's own, set to `word` (the view sequence word the call
+/// starts from) like `read` does, when nothing needs the full path: the thread has a mark, its
+/// signal mask needs no look and SIGBUS no unblocking, and membarrier spares the reader its
+/// fence (`slot::fast`: one count a call). None sends the caller to `read`. Give the mark back
+/// with `leave`.
 #[inline(always)]
-pub fn enter(mapping: usize, sequence: u64) -> Option<&'static Mark> {
-    let mark = slot::get_home()?;
-    // SAFETY: this thread owns the mark (see `fast_calls`).
-    let calls = unsafe { &mut *mark.fast_calls.get() };
-    let (left, ran_out) = calls.overflowing_sub(1);
-    *calls = left;
-    if ran_out {
-        return None;
-    }
-    mark.sequence.store(sequence, Ordering::Relaxed);
-    mark.mapping.store(mapping, Ordering::Relaxed);
-    // The writer's membarrier orders these stores before our view load.
+pub fn enter(word: u64) -> Option<&'static Mark> {
+    let mark = slot::fast()?;
+    mark.word.store(word, Ordering::Relaxed);
+    // The writer's membarrier orders this store before our view load.
     compiler_fence(Ordering::SeqCst);
     Some(mark)
 }
@@ -399,18 +469,18 @@ pub fn enter(mapping: usize, sequence: u64) -> Option<&'static Mark> {
 /// Ends what `enter` began.
 #[inline(always)]
 pub fn leave(mark: &Mark) {
-    mark.mapping.store(0, Ordering::Release);
+    mark.word.store(0, Ordering::Release);
 }
 
-/// Marks this thread as reading `mapping` from view `sequence` until the returned value drops.
-/// Call it BEFORE taking the view; a writer that published a newer view after `sequence` waits.
-/// The full path: it also looks at the signal mask (and unblocks SIGBUS for the call), claims
-/// a mark for a new thread, and fences where membarrier is missing.
-pub fn read(mapping: usize, sequence: u64) -> Reading {
+/// Marks this thread as reading the mapping of view sequence word `word` from that view until
+/// the returned value drops. Call it BEFORE taking the view; a writer that published a newer
+/// view after `word` waits. The full path: it also looks at the signal mask (and unblocks
+/// SIGBUS for the call), claims a mark for a new thread, and fences where membarrier is missing.
+pub fn read(word: u64) -> Reading {
     let mark = slot::get();
     let mark = if mark.is_null() { own_mark() } else { mark };
     if mark.is_null() {
-        UNMARKED.with(|cell| cell.set(mapping));
+        UNMARKED.with(|cell| cell.set(mapping_of(word)));
         UNMARKED_READERS.fetch_add(1, Ordering::SeqCst);
         let reblock = sigbus_blocked_now() && set_sigbus_blocked(false);
         return Reading { mark, reblock };
@@ -420,16 +490,16 @@ pub fn read(mapping: usize, sequence: u64) -> Reading {
     // A fault in a thread that blocks SIGBUS is forced to the default action (death) by the
     // kernel: such a thread gets SIGBUS unblocked for the length of the call. The mask is looked
     // at on the thread's first call and every MASK_RECHECK calls after (a system call).
-    // Without a flag the count is `fast_calls` (0: a new mark; u32::MAX: the fast path ran
-    // out); with one it is in `mask_check`, and `fast_calls` stays 0.
-    // SAFETY: this thread owns the mark (see `fast_calls`).
-    let calls = unsafe { &mut *own.fast_calls.get() };
+    // Without a flag the count is the fast-call count (0: a new mark, or the fast path ran
+    // out); with one it is in `mask_check`, and the fast-call count stays 0.
+    // SAFETY: this thread's own count (see `slot::calls`).
+    let calls = unsafe { &mut *slot::calls(own) };
     let mut check = own.mask_check.load(Ordering::Relaxed);
     let flagged = check & !COUNT != 0;
     let look = if flagged {
         check & COUNT == 0
     } else {
-        *calls == 0 || *calls == u32::MAX
+        *calls == 0
     };
     if look {
         check = MASK_RECHECK
@@ -453,8 +523,7 @@ pub fn read(mapping: usize, sequence: u64) -> Reading {
         *calls -= 1; // this call counts too
     }
     let reblock = check & SIGBUS_BLOCKED != 0 && set_sigbus_blocked(false);
-    own.sequence.store(sequence, Ordering::Relaxed);
-    own.mapping.store(mapping, Ordering::Relaxed);
+    own.word.store(word, Ordering::Relaxed);
     if BARRIER.load(Ordering::Relaxed) == BARRIER_MEMBARRIER {
         // The writer's membarrier orders these stores before our view load.
         compiler_fence(Ordering::SeqCst);
@@ -501,8 +570,7 @@ fn own_mark() -> *const Mark {
         let existing = slot.load(Ordering::Acquire);
         if existing.is_null() {
             let fresh = Box::into_raw(Box::new(Mark {
-                mapping: AtomicUsize::new(0),
-                sequence: AtomicU64::new(0),
+                word: AtomicU64::new(0),
                 owned: AtomicBool::new(true),
                 mask_check: AtomicU32::new(0),
                 fast_calls: UnsafeCell::new(0),
@@ -561,11 +629,11 @@ fn choose_barrier() {
     let _ = BARRIER.compare_exchange(BARRIER_UNKNOWN, choice, Ordering::AcqRel, Ordering::Acquire);
 }
 
-/// Waits until no guarded operation on `mapping` that started from a view sequence older than
-/// `sequence` is still running. Called by the one writer (regions lock held) after publishing.
-/// Sequences are the view's sequence words: their publish counts are compared.
-pub fn wait_for_readers(mapping: usize, sequence: u64) {
-    let publishes = |word: u64| word >> SEQUENCE_FLAG_BITS;
+/// Waits until no guarded operation on the mapping of view sequence word `sequence` that started
+/// from an older view is still running. Called by the one writer (regions lock held) after
+/// publishing. Sequences are the view's sequence words: their publish counts are compared.
+pub fn wait_for_readers(sequence: u64) {
+    let mapping = mapping_of(sequence);
     choose_barrier();
     if BARRIER.load(Ordering::Acquire) == BARRIER_MEMBARRIER {
         const PRIVATE_EXPEDITED: libc::c_int = 1 << 3;
@@ -592,9 +660,11 @@ pub fn wait_for_readers(mapping: usize, sequence: u64) {
         }
         // SAFETY: published marks are never freed.
         let mark = unsafe { &*mark };
-        while mark.mapping.load(Ordering::Acquire) == mapping
-            && publishes(mark.sequence.load(Ordering::Acquire)) < publishes(sequence)
-        {
+        loop {
+            let word = mark.word.load(Ordering::Acquire);
+            if word == 0 || mapping_of(word) != mapping || publishes(word) >= publishes(sequence) {
+                break;
+            }
             pause();
         }
     }
@@ -621,7 +691,7 @@ mod tests {
                     std::thread::spawn(move || {
                         let id = 0x10_0000 + round * 16 + i;
                         assert_eq!(reading_mapping(), 0);
-                        let reading = read(id, 2);
+                        let reading = read(first_sequence(id, 0));
                         assert!(!reading.mark.is_null(), "this thread found no mark");
                         // SAFETY: marks are never freed.
                         let owned = unsafe { &*reading.mark }.owned.load(Ordering::SeqCst);
@@ -653,12 +723,14 @@ mod tests {
     #[test]
     fn writer_waits_only_for_readers_of_older_views() {
         let mapping = 0x1000usize;
+        // The view word after `n` publishes of mapping `id`.
+        let view = |id: usize, n: u64| first_sequence(id, 0) + (n << SEQUENCE_FLAG_BITS);
         let inside = Arc::new(AtomicBool::new(false));
         let release = Arc::new(AtomicBool::new(false));
         let reader = {
             let (inside, release) = (inside.clone(), release.clone());
             std::thread::spawn(move || {
-                let reading = read(mapping, 4);
+                let reading = read(view(mapping, 1));
                 inside.store(true, Ordering::SeqCst);
                 while !release.load(Ordering::SeqCst) {
                     std::thread::yield_now();
@@ -669,16 +741,15 @@ mod tests {
         while !inside.load(Ordering::SeqCst) {
             std::thread::yield_now();
         }
-        // A reader of view 4 does not hold up a writer whose new view is 4 (or older).
-        wait_for_readers(mapping, 4);
+        // A reader of view 1 does not hold up a writer whose new view is 1 (or older).
+        wait_for_readers(view(mapping, 1));
         // Nor a writer of another mapping.
-        wait_for_readers(mapping + 1, 100);
+        wait_for_readers(view(mapping + 1, 100));
         let waited = Arc::new(AtomicBool::new(false));
         let writer = {
             let waited = waited.clone();
             std::thread::spawn(move || {
-                // One publish later (sequence words count in steps above their flag bits).
-                wait_for_readers(mapping, 4 + (1 << SEQUENCE_FLAG_BITS));
+                wait_for_readers(view(mapping, 2)); // one publish later
                 waited.store(true, Ordering::SeqCst);
             })
         };

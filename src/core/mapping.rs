@@ -21,8 +21,8 @@ use super::grace;
 use super::guarded::{self, Guarded};
 use super::options::{Advice, Disposition, FlushPolicy, Mode, Options};
 use super::region::Region;
-use super::registry::NOTHING_LOST;
-use super::view::{Seqlock, View, FULL_WRITES, SLOW};
+use super::registry::{self, NOTHING_LOST};
+use super::view::{Seqlock, View, CLEAN, FULL_WRITES, SLOW};
 use super::watch::{Changes, Watch};
 
 /// Every region ever mapped for a handle (the current one included), unmapped on drop. Boxed so
@@ -48,14 +48,14 @@ fn by_fast_len(len: usize, body: impl Fn(usize) -> bool) -> bool {
 }
 
 /// What `Mapping::fast` did.
-enum Fast<'a, R> {
+enum Fast<R> {
     /// The operation ran on intact memory.
     Done(R),
     /// Nothing ran: take the full path.
     Declined,
     /// The operation ran, and meanwhile the guard recorded a loss somewhere in the mapping
-    /// (in the region of this view).
-    Alerted(R, View<'a>),
+    /// (in the region whose window starts at this address, or in another).
+    Alerted(R, *mut u8),
 }
 
 /// A file (or a window of it) mapped into memory.
@@ -149,9 +149,10 @@ impl Mapping {
                 )));
             }
         }
-        static NEXT_ID: AtomicUsize = AtomicUsize::new(1);
+        static NEXT_ID: AtomicUsize = AtomicUsize::new(0);
         let mut options = options.clone();
-        options.id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+        // 1 ..= MAPPING_IDS - 1, wrapping (the id lives in the view's sequence word).
+        options.id = NEXT_ID.fetch_add(1, Ordering::Relaxed) % (grace::MAPPING_IDS - 1) + 1;
         Ok(options)
     }
 
@@ -186,11 +187,18 @@ impl Mapping {
         // them, or into read-only memory: they do.
         let fast_writes =
             options.mode.writable_memory() && options.flush_policy == FlushPolicy::Manual;
-        let flags = if to_file { SLOW } else { 0 } | if fast_writes { 0 } else { FULL_WRITES };
+        let flags = if to_file { SLOW } else { 0 }
+            | if fast_writes { 0 } else { FULL_WRITES }
+            | FlushState::first_flags(options.mode.writes_reach_file());
         let mapping = Arc::new_cyclic(|weak_self: &Weak<Mapping>| {
             let owner: Weak<dyn Flushable> = weak_self.clone();
             Mapping {
-                current: Seqlock::new(&region, len, flags),
+                current: Seqlock::new(
+                    &region,
+                    region.window(),
+                    len,
+                    grace::first_sequence(options.id, flags),
+                ),
                 flush: FlushState::new(
                     options.flush_policy,
                     options.mode.writes_reach_file(),
@@ -239,12 +247,13 @@ impl Mapping {
 
     /// Marks this thread as a reader of this mapping (see `grace`), then takes the view: a
     /// resize or refresh that publishes a newer view waits for the returned `Reading` to drop
-    /// before it cuts the file or repairs pages. A sealed mapping needs no mark: its file
-    /// cannot be cut and none of its pages lost, so nothing waits for its readers.
+    /// before it cuts the file or repairs pages. A sealed mapping takes the mark too, though
+    /// nothing waits for its readers (its file cannot be cut, none of its pages lost): the
+    /// mark's `read` is also what refills the thread's count of fast calls (`grace::enter`), so
+    /// a thread that only uses sealed handles takes the fast path as well.
     #[inline(always)]
-    fn guarded(&self) -> (Option<grace::Reading>, Guarded<'_>) {
-        let reading =
-            (!self.options.sealed).then(|| grace::read(self.options.id, self.current.word()));
+    fn guarded(&self) -> (grace::Reading, Guarded<'_>) {
+        let reading = grace::read(self.current.word());
         let access = Guarded {
             view: self.view(),
             file: &self.file,
@@ -256,46 +265,50 @@ impl Mapping {
     /// The guarded fast path: `operation` on the address of window byte `offset`, when nothing
     /// needs the full path (`guarded` + `Guarded`). One load of the view's sequence word says
     /// that nothing in the window is lost, the handle is not poisoned and has a mapping route
-    /// (SLOW clear); the thread's grace mark is set in a few stores (`grace::enter`: no mask
-    /// to look at, no fences); then the range check, the access, and the word again: SLOW set
-    /// meanwhile (the handler recorded a loss during the access) gives `Alerted`, for the caller
-    /// to check its range (`Guarded::kept`). Anything else is `Declined` before the access.
-    /// Cannot panic: the exports call it outside their panic boundary.
+    /// (SLOW clear), and none of the caller's `decline` flags is set (FULL_WRITES, CLEAN for a
+    /// write); the thread's grace mark is set in a few stores (`grace::enter`: no mask to look
+    /// at, no fences); then the range check, the access, and the word again: SLOW set meanwhile
+    /// (the handler recorded a loss during the access) gives `Alerted`, for the caller to check
+    /// its range (`Guarded::kept`); a `decline_after` flag set meanwhile (CLEAN: a flush ran)
+    /// gives `Declined` after the access, for the caller to do it again on the full path.
+    /// `operation` may decline too (None). Cannot panic: the exports call it outside their
+    /// panic boundary.
     #[inline(always)]
     fn fast<R>(
         &self,
         offset: u64,
         len: u64,
         decline: u64,
+        decline_after: u64,
         operation: impl FnOnce(*mut u8) -> Option<R>,
-    ) -> Fast<'_, R> {
+    ) -> Fast<R> {
         let word = self.current.word();
         if word & decline != 0 {
             return Fast::Declined;
         }
-        let Some(mark) = grace::enter(self.options.id, word) else {
+        let Some(mark) = grace::enter(word) else {
             return Fast::Declined;
         };
-        let (region, window) = self.current.pair_under_mark();
+        let (start, window) = self.current.pair_under_mark();
         let end = offset.wrapping_add(len);
         if end < offset || end > window {
             grace::leave(mark);
             return Fast::Declined;
         }
-        let view = View {
-            // SAFETY: every published region is owned by `self.regions` until drop, and
-            // `window` bytes lie inside it (see `pair_under_mark`).
-            region: unsafe { &*region },
-            len: window,
-        };
-        let Some(result) = view.region.guard.guarded(|| operation(view.at(offset))) else {
+        // SAFETY: `window` bytes at `start` lie inside a published region, which `self.regions`
+        // owns until drop (see `pair_under_mark`), and offset + len <= window.
+        let address = unsafe { start.add(offset as usize) };
+        let Some(result) = registry::guarded_span(|| operation(address)) else {
             grace::leave(mark);
             return Fast::Declined;
         };
         let after = self.current.word();
         grace::leave(mark);
-        if after & SLOW != 0 {
-            return Fast::Alerted(result, view);
+        if after & (SLOW | decline_after) != 0 {
+            if after & SLOW != 0 {
+                return Fast::Alerted(result, start);
+            }
+            return Fast::Declined;
         }
         Fast::Done(result)
     }
@@ -307,7 +320,7 @@ impl Mapping {
     #[inline(always)]
     pub unsafe fn read_fast(&self, offset: u64, destination: *mut u8, len: usize) -> bool {
         by_fast_len(len, |len| {
-            let done = self.fast(offset, len as u64, SLOW, |source| {
+            let done = self.fast(offset, len as u64, SLOW, 0, |source| {
                 // SAFETY: `source` points at `len` mapped bytes; the caller's buffer holds `len`.
                 unsafe { guarded::copy_bytes(source, destination, len) };
                 Some(())
@@ -319,20 +332,27 @@ impl Mapping {
 
     /// `write_from` of 1 to 16 bytes on the fast path; false: call `write_from` (which writes
     /// again: the same bytes, so a write the fast path began is harmlessly repeated). The first
-    /// write after a flush is one of those: marking the handle dirty is the full path's (after
-    /// the bytes are written, as `FlushState::mark_dirty` asks).
+    /// write after a flush is one of those (CLEAN set before or after the access): marking the
+    /// handle dirty is the full path's (after the bytes are written, as
+    /// `FlushState::mark_dirty` asks).
     ///
     /// # Safety
     /// As `write_from`.
     #[inline(always)]
     pub unsafe fn write_fast(&self, offset: u64, source: *const u8, len: usize) -> bool {
         by_fast_len(len, |len| {
-            let done = self.fast(offset, len as u64, SLOW | FULL_WRITES, |target| {
-                // SAFETY: `target` points at `len` writable mapped bytes; `source` holds `len`.
-                unsafe { guarded::copy_bytes(source, target, len) };
-                Some(())
-            });
-            matches!(done, Fast::Done(())) && !self.flush.would_mark_dirty()
+            let done = self.fast(
+                offset,
+                len as u64,
+                SLOW | FULL_WRITES | CLEAN,
+                CLEAN,
+                |target| {
+                    // SAFETY: `target` points at `len` writable mapped bytes; `source` holds `len`.
+                    unsafe { guarded::copy_bytes(source, target, len) };
+                    Some(())
+                },
+            );
+            matches!(done, Fast::Done(()))
         })
     }
 
@@ -348,7 +368,7 @@ impl Mapping {
         if operation.mutating() && !self.options.mode.writable_memory() {
             return None;
         }
-        let done = self.fast(offset, T::WIDTH, SLOW, |address| {
+        let done = self.fast(offset, T::WIDTH, SLOW, 0, |address| {
             // Misaligned: the full path says so. (The address is aligned exactly when the file
             // position is: mappings start at page boundaries of the file.)
             if address as usize % T::WIDTH as usize != 0 {
@@ -363,23 +383,35 @@ impl Mapping {
             Fast::Done(value) => (value, None),
             // A load may be repeated: the full path does it again.
             Fast::Alerted(..) if !operation.mutating() => return None,
-            Fast::Alerted(value, view) => (value, Some(view)),
+            Fast::Alerted(value, start) => (value, Some(start)),
         };
         if operation.mutating() {
-            self.flush.mark_dirty();
+            self.flush.mark_dirty(self.current.alert_word());
         }
         Some(match alerted {
             None => Ok(value),
-            Some(view) => self
-                .kept_after_alert(view, offset, T::WIDTH)
+            Some(start) => self
+                .kept_after_alert(start, offset, T::WIDTH)
                 .map(|()| value),
         })
     }
 
-    /// After an alert during a fast access: were its bytes lost?
+    /// After an alert during a fast access at window byte `offset` of the region whose window
+    /// starts at `start`: were its bytes lost? (Cannot panic, as the fast path.)
     #[cold]
     #[inline(never)]
-    fn kept_after_alert(&self, view: View<'_>, offset: u64, len: u64) -> Result<()> {
+    fn kept_after_alert(&self, start: *mut u8, offset: u64, len: u64) -> Result<()> {
+        let found = self
+            .lock_regions()
+            .iter()
+            .find(|region| region.window() == start)
+            .map(|region| &**region as *const Region);
+        let view = View {
+            // SAFETY: regions are owned by `self.regions` until drop. (The region is always
+            // found: `start` was published from one; the current view is the fallback.)
+            region: found.map_or_else(|| self.view().region, |region| unsafe { &*region }),
+            len: offset + len,
+        };
         Guarded {
             view,
             file: &self.file,
@@ -508,7 +540,7 @@ impl Mapping {
         // SAFETY: per this function's contract.
         let (touched, result) = unsafe { access.write_from(offset, source, len) };
         if touched {
-            self.flush.mark_dirty(); // also after TRUNCATED: bytes in kept pages were written
+            self.flush.mark_dirty(self.current.alert_word()); // also after TRUNCATED: bytes in kept pages were written
         }
         result?;
         if len != 0 {
@@ -543,7 +575,7 @@ impl Mapping {
         let (_reading, access) = self.guarded();
         let (touched, result) = atomics::run(&access, offset, operation);
         if touched {
-            self.flush.mark_dirty();
+            self.flush.mark_dirty(self.current.alert_word());
         }
         result
     }
@@ -585,7 +617,8 @@ impl Mapping {
     /// change). A no-op for READ_ONLY and COPY_ON_WRITE.
     pub fn flush(&self) -> Result<()> {
         let view = self.view();
-        self.flush.flush_window(view.region, &self.file, view.len)
+        self.flush
+            .flush_window(self.current.alert_word(), view.region, &self.file, view.len)
     }
 
     /// Synchronous, durable flush of `[offset, offset + len)` (checked on every mode).
@@ -608,7 +641,7 @@ impl Mapping {
 
     /// Written since the last whole-window flush, or a writable pointer was ever handed out.
     pub fn was_written(&self) -> bool {
-        self.flush.was_written()
+        self.flush.was_written(self.current.alert_word())
     }
 
     /// madvise over `[offset, offset + len)` of the window.
@@ -803,13 +836,14 @@ impl Mapping {
                 || region.guard.zeroed_from() < end
                 || !matches!(guarded::route(&self.options), Ok(guarded::Route::Memory))
         };
-        self.current.publish(regions, region, len, slow)
+        self.current
+            .publish(regions, region, region.window(), len, slow)
     }
 
     /// Publishes (region, len) and waits until no guarded call still uses an older view.
     fn publish_and_wait(&self, regions: &MutexGuard<'_, Regions>, region: &Region, len: u64) {
         let sequence = self.publish(regions, region, len);
-        grace::wait_for_readers(self.options.id, sequence);
+        grace::wait_for_readers(sequence);
     }
 
     /// Publishes a window of `len` bytes. Within the current region's capacity the region is
@@ -866,6 +900,10 @@ impl Flushable for Mapping {
 
     fn flush_state(&self) -> &FlushState {
         &self.flush
+    }
+
+    fn was_written(&self) -> bool {
+        Mapping::was_written(self)
     }
 }
 

@@ -218,11 +218,18 @@ impl Registration {
     /// instead of fatal. The fences keep the mapping accesses inside the marked span.
     #[inline(always)]
     pub fn guarded<R>(&self, operation: impl FnOnce() -> R) -> R {
-        compiler_fence(Ordering::SeqCst);
-        let result = operation();
-        compiler_fence(Ordering::SeqCst);
-        result
+        guarded_span(operation)
     }
+}
+
+/// `Registration::guarded` where the caller has the mapping's address rather than its region
+/// (the fast path): the same fences around `operation`.
+#[inline(always)]
+pub fn guarded_span<R>(operation: impl FnOnce() -> R) -> R {
+    compiler_fence(Ordering::SeqCst);
+    let result = operation();
+    compiler_fence(Ordering::SeqCst);
+    result
 }
 
 impl Drop for Registration {

@@ -42,48 +42,59 @@ pub(super) const SLOW: u64 = super::grace::SEQUENCE_SLOW;
 /// creation when a write needs more than the fast path does (a flush policy that counts
 /// writes, memory that is not writable); every publish keeps it.
 pub(super) const FULL_WRITES: u64 = 1 << 2;
-/// What one publish adds to the sequence word (the counter lives above the three flag bits).
+/// The sequence word's bit that says nothing was written since the last whole-window flush
+/// (flush.rs keeps it; only for handles whose writes reach the file): a write must then mark
+/// the handle dirty, which is the full path's, so the fast path declines a write that finds it
+/// set before or after its access. Every publish keeps it.
+pub(super) const CLEAN: u64 = 1 << 3;
+/// What one publish adds to the sequence word (the counter lives above the four flag bits).
 const STEP: u64 = 1 << super::grace::SEQUENCE_FLAG_BITS;
 
 /// A (pointer, length) pair published as a seqlock: the writer sets WRITING, stores both,
 /// clears it and counts one more publish; readers of `read` retry if the word changed under
 /// them. The pointee must outlive the seqlock (a mapping's regions live until the mapping
 /// drops). The same word carries the SLOW flag, so the guarded fast path reads one word for
-/// "the view is usable, nothing is lost" before its access and again after.
+/// "the view is usable, nothing is lost" before its access and again after. Each publish also
+/// stores the address the fast path computes with (a region's window start), so that path
+/// loads it instead of the pointer and then the address.
 pub(super) struct Seqlock<T> {
     sequence: AtomicU64,
     pointer: AtomicPtr<T>,
+    address: AtomicPtr<u8>,
     len: AtomicU64,
 }
 
 impl<T> Seqlock<T> {
-    /// `flags`: SLOW and FULL_WRITES, as the new handle needs them.
-    pub(super) fn new(pointer: &T, len: u64, flags: u64) -> Seqlock<T> {
-        debug_assert_eq!(flags & !(SLOW | FULL_WRITES), 0);
+    /// `address`: the pointee's address for the fast path (`pair_under_mark`), with `len`
+    /// bytes at it. `first`: the first sequence word (`grace::first_sequence`: the mapping's id,
+    /// and SLOW, FULL_WRITES and CLEAN as the new handle needs them).
+    pub(super) fn new(pointer: &T, address: *mut u8, len: u64, first: u64) -> Seqlock<T> {
+        debug_assert_eq!(first & WRITING, 0);
         Seqlock {
-            sequence: AtomicU64::new(flags),
+            sequence: AtomicU64::new(first),
             pointer: AtomicPtr::new(pointer as *const T as *mut T),
+            address: AtomicPtr::new(address),
             len: AtomicU64::new(len),
         }
     }
 
-    /// The sequence word: the publish count (what a grace period compares)
-    /// and the WRITING, SLOW and FULL_WRITES flags.
+    /// The sequence word: the mapping's id, the publish count (what a grace period compares)
+    /// and the WRITING, SLOW, FULL_WRITES and CLEAN flags (grace.rs has the layout).
     #[inline(always)]
     pub(super) fn word(&self) -> u64 {
         self.sequence.load(Ordering::Acquire)
     }
 
-    /// A (pointer, len) pair for a caller that stored `word()` in its grace mark first: no
-    /// retry. It may combine a length with the pointer of the same or a LATER publish (len is
-    /// loaded first, and each publish stores the pointer before the length), and a later
-    /// publish's region is never smaller, so `len` bytes always lie inside the pointee's
-    /// capacity; which of the two views it got does not matter, because a writer that
+    /// An (address, len) pair for a caller that stored `word()` in its grace mark first: no
+    /// retry. It may combine a length with the address of the same or a LATER publish (len is
+    /// loaded first, and each publish stores the address before the length), and a later
+    /// publish's region is never smaller, so `len` bytes at the address always lie inside its
+    /// pointee; which of the two views it got does not matter, because a writer that
     /// shortened the window waits for the mark before it cuts anything.
     #[inline(always)]
-    pub(super) fn pair_under_mark(&self) -> (*const T, u64) {
+    pub(super) fn pair_under_mark(&self) -> (*mut u8, u64) {
         let len = self.len.load(Ordering::Acquire);
-        (self.pointer.load(Ordering::Acquire), len)
+        (self.address.load(Ordering::Acquire), len)
     }
 
     /// A consistent (pointer, len) snapshot (lock-free, no shared writes).
@@ -96,8 +107,10 @@ impl<T> Seqlock<T> {
                 let pointer = self.pointer.load(Ordering::Relaxed);
                 let len = self.len.load(Ordering::Relaxed);
                 fence(Ordering::Acquire);
-                // SLOW may be set meanwhile (the handler): that changes nothing in the pair.
-                if self.sequence.load(Ordering::Relaxed) & !SLOW == before & !SLOW {
+                // SLOW and CLEAN may change meanwhile: that changes nothing in the pair.
+                if self.sequence.load(Ordering::Relaxed) & !(SLOW | CLEAN)
+                    == before & !(SLOW | CLEAN)
+                {
                     return (pointer, len);
                 }
             }
@@ -120,6 +133,7 @@ impl<T> Seqlock<T> {
         &self,
         _writer: &MutexGuard<'_, L>,
         pointer: &T,
+        address: *mut u8,
         len: u64,
         slow: impl Fn() -> bool,
     ) -> u64 {
@@ -128,6 +142,7 @@ impl<T> Seqlock<T> {
         fence(Ordering::Release);
         self.pointer
             .store(pointer as *const T as *mut T, Ordering::Release);
+        self.address.store(address, Ordering::Release);
         self.len.store(len, Ordering::Release);
         let mut word = self.sequence.load(Ordering::Relaxed);
         loop {
@@ -161,6 +176,11 @@ impl<T> Seqlock<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The address a test publishes with its pointee: the pointee's own.
+    fn at(pointee: &u64) -> *mut u8 {
+        (pointee as *const u64).cast_mut().cast()
+    }
     use std::sync::{Arc, Mutex};
 
     /// SLOW follows `slow()` at each publish, and an alert that lands while a publish computes
@@ -168,16 +188,16 @@ mod tests {
     #[test]
     fn publish_keeps_an_alert_that_lands_meanwhile() {
         static A: u64 = 1;
-        let lock = Seqlock::new(&A, 1, 0);
+        let lock = Seqlock::new(&A, at(&A), 1, 0);
         let writer_lock = std::sync::Mutex::new(());
         let held = writer_lock.lock().unwrap();
         assert_eq!(lock.word() & SLOW, 0);
-        assert_ne!(lock.publish(&held, &A, 1, || true) & SLOW, 0);
-        assert_eq!(lock.publish(&held, &A, 1, || false) & SLOW, 0);
+        assert_ne!(lock.publish(&held, &A, at(&A), 1, || true) & SLOW, 0);
+        assert_eq!(lock.publish(&held, &A, at(&A), 1, || false) & SLOW, 0);
         // The handler records a loss and alerts while the writer is between asking and storing:
         // the first answer (false) is stale, the second (the loss is recorded) must win.
         let asked = std::cell::Cell::new(0);
-        let word = lock.publish(&held, &A, 1, || {
+        let word = lock.publish(&held, &A, at(&A), 1, || {
             asked.set(asked.get() + 1);
             if asked.get() == 1 {
                 lock.alert();
@@ -199,7 +219,7 @@ mod tests {
         const PUBLISHES: u64 = 2_000_000;
         // Pointee i has capacity i; publish i stores (pointee i, length i).
         let capacities: &'static [u64] = Vec::leak((0..=PUBLISHES).collect());
-        let lock = Arc::new(Seqlock::new(&capacities[0], 0, 0));
+        let lock = Arc::new(Seqlock::new(&capacities[0], at(&capacities[0]), 0, 0));
         let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let readers: Vec<_> = (0..2)
             .map(|_| {
@@ -207,9 +227,9 @@ mod tests {
                 std::thread::spawn(move || {
                     let mut reads = 0u64;
                     while !done.load(Ordering::Relaxed) {
-                        let (pointer, len) = lock.pair_under_mark();
+                        let (address, len) = lock.pair_under_mark();
                         // SAFETY: only elements of `capacities` (leaked) are published.
-                        let capacity = unsafe { *pointer };
+                        let capacity = unsafe { *address.cast::<u64>() };
                         assert!(len <= capacity, "length {len} with a pointee of {capacity}");
                         reads += 1;
                     }
@@ -220,7 +240,13 @@ mod tests {
         let writer_lock = Mutex::new(());
         let held = writer_lock.lock().unwrap();
         for i in 1..=PUBLISHES {
-            lock.publish(&held, &capacities[i as usize], i, || false);
+            lock.publish(
+                &held,
+                &capacities[i as usize],
+                at(&capacities[i as usize]),
+                i,
+                || false,
+            );
         }
         done.store(true, Ordering::Relaxed);
         for reader in readers {
@@ -235,7 +261,7 @@ mod tests {
         static A: u64 = 1;
         static B: u64 = 2;
         const READS: u64 = 10_000_000;
-        let lock = Arc::new(Seqlock::new(&A, 1, 0));
+        let lock = Arc::new(Seqlock::new(&A, at(&A), 1, 0));
         let writer_lock = Mutex::new(());
         let reads = Arc::new(AtomicU64::new(0));
         let readers: Vec<_> = (0..2)
@@ -255,7 +281,7 @@ mod tests {
         let mut round = 0u64;
         while reads.load(Ordering::Relaxed) < READS && !readers.iter().any(|r| r.is_finished()) {
             let (pointer, len) = if round % 2 == 0 { (&B, 2) } else { (&A, 1) };
-            let sequence = lock.publish(&held, pointer, len, || false);
+            let sequence = lock.publish(&held, pointer, at(pointer), len, || false);
             assert!(sequence > last && sequence & (WRITING | SLOW) == 0);
             last = sequence;
             round += 1;
