@@ -290,8 +290,10 @@ impl Mapping {
             return Fast::Declined;
         };
         let (start, window) = self.current.pair_under_mark();
-        let end = offset.wrapping_add(len);
-        if end < offset || end > window {
+        // offset + len <= window, asked as offset <= window - len (no overflow to test, and
+        // for a constant length one subtraction).
+        let fits = window.checked_sub(len).is_some_and(|last| offset <= last);
+        if !fits {
             grace::leave(mark);
             return Fast::Declined;
         }
