@@ -25,9 +25,15 @@ pub(crate) const SEQUENCE_FLAG_BITS: u32 = 4;
 /// The view sequence word's flag that sends guarded calls to their full path (view.rs `SLOW`;
 /// set by the SIGBUS handler after it recorded a loss).
 pub(crate) const SEQUENCE_SLOW: u64 = 1 << 1;
-/// Where a view sequence word keeps its mapping's id: the bits above the publish count (a
-/// 36-bit count: no mapping is republished 2^36 times).
+/// Where a view sequence word keeps its mapping's id: the bits above the publish count. The
+/// count (36 bits) wraps within its bits (`view::Seqlock::publish` never carries into the id),
+/// and counts are compared modulo its size (`older`): a reader is never billions of publishes
+/// behind.
 const SEQUENCE_ID_SHIFT: u32 = 40;
+/// The id bits of a view sequence word.
+pub(crate) const SEQUENCE_ID_BITS: u64 = !((1 << SEQUENCE_ID_SHIFT) - 1);
+/// How many publish counts there are before the count wraps.
+const COUNTS: u64 = 1 << (SEQUENCE_ID_SHIFT - SEQUENCE_FLAG_BITS);
 /// Mapping ids are what fits there; they wrap. Two live mappings sharing an id cost at most a
 /// wait for a guarded call of the other (a grace period), or a fault in one met as guarded
 /// while this thread is inside a guarded call on the other: both harmless.
@@ -44,9 +50,12 @@ fn mapping_of(word: u64) -> usize {
     (word >> SEQUENCE_ID_SHIFT) as usize
 }
 
-/// How many publishes a sequence word counts.
-fn publishes(word: u64) -> u64 {
-    (word & ((1 << SEQUENCE_ID_SHIFT) - 1)) >> SEQUENCE_FLAG_BITS
+/// Whether view sequence word `word` comes from an earlier publish than `than` (of the same
+/// mapping): fewer publishes, modulo the count's wrap.
+fn older(word: u64, than: u64) -> bool {
+    let count = |word: u64| (word & !SEQUENCE_ID_BITS) >> SEQUENCE_FLAG_BITS;
+    let behind = count(than).wrapping_sub(count(word)) % COUNTS;
+    behind != 0 && behind < COUNTS / 2
 }
 
 /// One thread's reader state. Never freed: a thread that ends hands it back for reuse.
@@ -662,7 +671,7 @@ pub fn wait_for_readers(sequence: u64) {
         let mark = unsafe { &*mark };
         loop {
             let word = mark.word.load(Ordering::Acquire);
-            if word == 0 || mapping_of(word) != mapping || publishes(word) >= publishes(sequence) {
+            if word == 0 || mapping_of(word) != mapping || !older(word, sequence) {
                 break;
             }
             pause();
@@ -759,5 +768,23 @@ mod tests {
         writer.join().unwrap();
         assert!(waited.load(Ordering::SeqCst));
         reader.join().unwrap();
+    }
+
+    /// Publish counts compare across the count's wrap: the last count before it is older than
+    /// the first after it, and not the other way round.
+    #[test]
+    fn counts_compare_across_their_wrap() {
+        let view = |count: u64| first_sequence(7, 0) + ((count % COUNTS) << SEQUENCE_FLAG_BITS);
+        assert!(older(view(3), view(4)));
+        assert!(!older(view(4), view(3)));
+        assert!(!older(view(4), view(4)));
+        assert!(
+            older(view(COUNTS - 1), view(COUNTS)),
+            "a reader just before the wrap"
+        );
+        assert!(older(view(COUNTS - 2), view(COUNTS + 1)));
+        assert!(!older(view(COUNTS), view(COUNTS - 1)));
+        // Flags do not count.
+        assert!(!older(view(4) | SEQUENCE_SLOW, view(4)));
     }
 }

@@ -7,6 +7,7 @@ use std::sync::atomic::{fence, AtomicPtr, AtomicU64, Ordering};
 use std::sync::MutexGuard;
 
 use super::error::{check_range, Result};
+use super::grace::SEQUENCE_ID_BITS;
 use super::region::Region;
 
 /// A consistent snapshot of the current window: the region it lies in and its length.
@@ -148,7 +149,11 @@ impl<T> Seqlock<T> {
         loop {
             // WRITING (bit 0) + STEP - 1 carries into the counter and clears it; the other flag
             // bits come out as they were.
-            let next = ((word + (STEP - WRITING)) & !SLOW) | if slow() { SLOW } else { 0 };
+            // The count wraps within its bits: the id above it stays (grace.rs).
+            let id = word & SEQUENCE_ID_BITS;
+            let next = id
+                | (word + (STEP - WRITING)) & !SEQUENCE_ID_BITS & !SLOW
+                | if slow() { SLOW } else { 0 };
             match self.sequence.compare_exchange_weak(
                 word,
                 next,
@@ -209,6 +214,30 @@ mod tests {
         assert_ne!(word & SLOW, 0, "the alert was lost");
         assert_eq!(word, lock.word());
         assert_eq!(word & WRITING, 0);
+    }
+
+    /// A publish at the last count before the wrap gives count 0 of the same mapping: the count
+    /// never carries into the id above it.
+    #[test]
+    fn a_publish_keeps_the_id_when_the_count_wraps() {
+        static A: u64 = 1;
+        let id_one = 1u64 << SEQUENCE_ID_BITS.trailing_zeros();
+        let full_count = !SEQUENCE_ID_BITS & !(STEP - 1);
+        let lock = Seqlock::new(&A, at(&A), 1, id_one | full_count | CLEAN);
+        let writer_lock = Mutex::new(());
+        let held = writer_lock.lock().unwrap();
+        let word = lock.publish(&held, &A, at(&A), 1, || false);
+        assert_eq!(
+            word & SEQUENCE_ID_BITS,
+            id_one,
+            "the count carried into the id"
+        );
+        assert_eq!(
+            word & !SEQUENCE_ID_BITS & !(STEP - 1),
+            0,
+            "the count did not wrap to 0"
+        );
+        assert_eq!(word & CLEAN, CLEAN, "a flag was lost");
     }
 
     /// The fast path's pair without a retry: while the writer publishes pointees of growing
