@@ -573,6 +573,12 @@ fn set_sigbus_blocked(blocked: bool) -> bool {
 /// Takes a free mark (or makes one) for this thread. Null when the table is full.
 #[cold]
 fn own_mark() -> *const Mark {
+    // Registers the destructor that hands the mark and the slot back at thread exit. A thread
+    // past its thread-local destructors (a call from a pthread key destructor, which glibc runs
+    // after them) could never give a mark back: its calls go unmarked (counted readers).
+    if RELEASE.try_with(|_| {}).is_err() {
+        return ptr::null();
+    }
     choose_barrier();
     let mut found: *const Mark = ptr::null();
     for slot in &TABLE {
@@ -608,15 +614,11 @@ fn own_mark() -> *const Mark {
             break;
         }
     }
-    if !found.is_null() {
-        if !slot::set(found) {
-            // No slot for this thread: give the mark back and go unmarked (counted readers).
-            // SAFETY: published marks are never freed.
-            unsafe { &*found }.owned.store(false, Ordering::Release);
-            return ptr::null();
-        }
-        // Registers the destructor that hands the mark and the slot back at thread exit.
-        RELEASE.with(|_| {});
+    if !found.is_null() && !slot::set(found) {
+        // No slot for this thread: give the mark back and go unmarked (counted readers).
+        // SAFETY: published marks are never freed.
+        unsafe { &*found }.owned.store(false, Ordering::Release);
+        return ptr::null();
     }
     found
 }

@@ -128,10 +128,61 @@ TEST(error_detail_is_per_thread) {
     CHECK(strcmp(other_thread_message, "") == 0); /* a new thread has no failure */
 }
 
+/* A C library's per-thread cleanup (a pthread key destructor) may call the library: glibc runs
+ * those after the thread-local destructors, the library's included. */
+static mapfile_t *destructor_handle;
+static pthread_key_t destructor_key;
+static mapfile_status destructor_statuses[5];
+static uint64_t destructor_value;
+
+static void key_destructor(void *unused) {
+    (void)unused;
+    uint64_t value = 0, old = 0;
+    uint8_t bytes[64];
+    destructor_statuses[0] = mapfile_read(destructor_handle, 8, &value, 8);
+    destructor_value = value;
+    destructor_statuses[1] = mapfile_read(destructor_handle, 0, bytes, sizeof bytes);
+    destructor_statuses[2] = mapfile_write(destructor_handle, 16, &value, 8);
+    destructor_statuses[3] = mapfile_atomic_u64_fetch_add(destructor_handle, 0, 1, &old);
+    destructor_statuses[4] = mapfile_read(destructor_handle, 4096, &value, 8); /* out of bounds */
+}
+
+static void *calls_then_exits(void *unused) {
+    (void)unused;
+    uint64_t value = 0;
+    for (int i = 0; i < 100; i++) mapfile_read(destructor_handle, 8, &value, 8); /* the fast path */
+    pthread_setspecific(destructor_key, (void *)1);
+    return NULL;
+}
+
+TEST(guarded_calls_work_in_pthread_key_destructors) {
+    CHECK_STATUS(mapfile_create(scratch_path("key-destructor"), 4096, &destructor_handle), MAPFILE_OK);
+    uint64_t marker = 0x1234567890abcdefull;
+    CHECK_STATUS(mapfile_write(destructor_handle, 8, &marker, 8), MAPFILE_OK);
+    CHECK(pthread_key_create(&destructor_key, key_destructor) == 0);
+    for (int round = 0; round < 3; round++) {
+        pthread_t thread;
+        pthread_create(&thread, NULL, calls_then_exits, NULL);
+        pthread_join(thread, NULL);
+        CHECK_STATUS(destructor_statuses[0], MAPFILE_OK);
+        CHECK(destructor_value == marker);
+        CHECK_STATUS(destructor_statuses[1], MAPFILE_OK);
+        CHECK_STATUS(destructor_statuses[2], MAPFILE_OK);
+        CHECK_STATUS(destructor_statuses[3], MAPFILE_OK);
+        CHECK_STATUS(destructor_statuses[4], MAPFILE_ERR_OUT_OF_BOUNDS);
+    }
+    uint64_t value = 0;
+    CHECK_STATUS(mapfile_read(destructor_handle, 0, &value, 8), MAPFILE_OK); /* not poisoned */
+    CHECK(value == 3);
+    pthread_key_delete(destructor_key);
+    CHECK_STATUS(mapfile_close(destructor_handle), MAPFILE_OK);
+}
+
 int main(int argc, char **argv) {
     START(argc, argv);
     RUN(all_calls_but_close_are_safe_on_one_handle_from_many_threads);
     RUN(resize_concurrent_with_readers_is_safe);
     RUN(error_detail_is_per_thread);
+    RUN(guarded_calls_work_in_pthread_key_destructors);
     FINISH();
 }
