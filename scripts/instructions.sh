@@ -2,8 +2,9 @@
 # Instructions per call of mapfile_read / mapfile_write (8 bytes) and mapfile_atomic_u64_load,
 # and of the non-inlined C accessor doing the same (issue 12's deterministic measure): callgrind
 # counts only inside bench.c's count_calls_* loops (--toggle-collect), at two loop lengths; the
-# difference divided by the extra calls is the cost of one iteration (the call, its loop step and
-# the offset arithmetic, the same for both peers). The "inside the call" figures are callgrind's
+# difference divided by the extra calls is the cost of one iteration: the call and the least a
+# loop needs around it (a precomputed offset, the arguments, the count: ~8 instructions for both
+# peers, plus the PLT jump into the library for ours). The "inside the call" figures are callgrind's
 # inclusive cost of the called function itself (the accessor's includes its memcpy), by the same
 # difference. Usage: scripts/instructions.sh BENCH_BINARY DIR
 set -euo pipefail
