@@ -11,11 +11,14 @@
 //! This is the userspace-RCU scheme, scoped to one mapping.
 
 use std::cell::{Cell, UnsafeCell};
+use std::ffi::c_void;
 use std::ptr;
 use std::sync::atomic::{
     compiler_fence, fence, AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicU8,
 };
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::thread_key::ThreadKey;
 
 /// How many threads can hold a mark at once; more fall back to a shared counter.
 const MARKS: usize = 4096;
@@ -118,7 +121,7 @@ static BARRIER: AtomicU8 = AtomicU8::new(BARRIER_UNKNOWN);
 /// thread pointer plus an offset the dynamic linker fixes once in the GOT, so reading it is two
 /// loads, with no `__tls_get_addr` call (a shared library's ordinary thread-locals cost one per
 /// access) and nothing allocated lazily, so the SIGBUS handler may read it. The cost: the library
-/// is marked `STATIC_TLS`, so its whole thread-local block (136 bytes, std's included) is static
+/// is marked `STATIC_TLS`, so its whole thread-local block (120 bytes, std's included) is static
 /// TLS, and a `dlopen` takes it from the reserve glibc keeps for such libraries
 /// (`glibc.rtld.optional_static_tls`, 512 bytes by default). Invariant: that block stays small
 /// (no large thread-locals: the error message buffer is on the heap), which
@@ -407,23 +410,20 @@ mod slot {
 }
 
 thread_local! {
-    /// Hands the mark back when the thread ends (registered at the first guarded operation).
-    static RELEASE: MarkRelease = const { MarkRelease };
     /// The mapping read by a thread that found no free mark (the rare fallback path).
     static UNMARKED: Cell<usize> = const { Cell::new(0) };
 }
 
-struct MarkRelease;
+/// Hands a thread's mark back when the thread ends (set at its first guarded call): a pthread
+/// key (thread_key.rs), so that a guarded call from another library's key destructor, after
+/// the thread-local destructors, gets a mark that is still given back.
+static RELEASE: ThreadKey = ThreadKey::new(release_mark);
 
-impl Drop for MarkRelease {
-    fn drop(&mut self) {
-        let mark = slot::get();
-        slot::clear();
-        if !mark.is_null() {
-            // SAFETY: marks are never freed.
-            unsafe { (*mark).owned.store(false, Ordering::Release) };
-        }
-    }
+/// RELEASE's destructor: forgets the exiting thread's mark and hands it back for reuse.
+unsafe extern "C" fn release_mark(mark: *mut c_void) {
+    slot::clear();
+    // SAFETY: RELEASE holds only published marks, which are never freed.
+    unsafe { (*mark.cast::<Mark>()).owned.store(false, Ordering::Release) };
 }
 
 /// While alive, this thread counts as reading its mapping from the view of `word` (see `read`).
@@ -573,12 +573,6 @@ fn set_sigbus_blocked(blocked: bool) -> bool {
 /// Takes a free mark (or makes one) for this thread. Null when the table is full.
 #[cold]
 fn own_mark() -> *const Mark {
-    // Registers the destructor that hands the mark and the slot back at thread exit. A thread
-    // past its thread-local destructors (a call from a pthread key destructor, which glibc runs
-    // after them) could never give a mark back: its calls go unmarked (counted readers).
-    if RELEASE.try_with(|_| {}).is_err() {
-        return ptr::null();
-    }
     choose_barrier();
     let mut found: *const Mark = ptr::null();
     for slot in &TABLE {
@@ -614,8 +608,14 @@ fn own_mark() -> *const Mark {
             break;
         }
     }
-    if !found.is_null() && !slot::set(found) {
-        // No slot for this thread: give the mark back and go unmarked (counted readers).
+    if found.is_null() {
+        return found;
+    }
+    // The slot, and the key that hands both back at thread exit. Without either: give the mark
+    // back and go unmarked (counted readers).
+    // SAFETY: a published mark is what `release_mark` takes.
+    if !slot::set(found) || !unsafe { RELEASE.set(found.cast_mut().cast()) } {
+        slot::clear();
         // SAFETY: published marks are never freed.
         unsafe { &*found }.owned.store(false, Ordering::Release);
         return ptr::null();

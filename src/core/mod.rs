@@ -15,6 +15,7 @@ pub mod mapping;
 pub mod options;
 mod region;
 mod registry;
+mod thread_key;
 mod view;
 pub mod watch;
 
@@ -24,4 +25,5 @@ pub use guard::SigbusMode;
 pub use mapping::Mapping;
 pub use options::{Advice, Disposition, FlushPolicy, Mode, Options};
 pub use registry::page_size;
+pub use thread_key::ThreadKey;
 pub use watch::Changes;

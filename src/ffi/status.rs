@@ -1,10 +1,9 @@
 //! Status codes, their texts, the per-thread failure message, and errno.
 
-use std::cell::{OnceCell, UnsafeCell};
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
 
 use super::boundary::FunctionName;
-use crate::core::{Error, ErrorKind};
+use crate::core::{Error, ErrorKind, ThreadKey};
 
 /// Result of every fallible call: 0 (MAPFILE_OK) on success, a negative MAPFILE_ERR_* otherwise.
 /// @ingroup errors
@@ -100,40 +99,56 @@ pub fn status_of_kind(kind: ErrorKind) -> mapfile_status {
 /// Room for one message, NUL included; longer messages are cut at a character boundary.
 const MESSAGE_CAPACITY: usize = 1024;
 
-thread_local! {
-    /// This thread's last failure message, NUL-terminated, rewritten in place. The buffer is
-    /// allocated at the thread's first failure and freed when the thread ends, so the pointer
-    /// handed out by `mapfile_last_error_message` stays valid for the life of the thread: the
-    /// worst a caller can see is a newer message, never freed memory. (On the heap, not in the
-    /// thread-local block: that block is static TLS on x86_64 and must stay small, grace.rs.)
-    static LAST_ERROR: OnceCell<Box<UnsafeCell<[u8; MESSAGE_CAPACITY]>>> =
-        const { OnceCell::new() };
+/// This thread's last failure message, NUL-terminated, rewritten in place: a buffer made at
+/// the thread's first failure (or first look at the message) and freed when the thread ends, so
+/// the pointer handed out by `mapfile_last_error_message` stays valid for the life of the
+/// thread: the worst a caller can see is a newer message, never freed memory. Kept under a
+/// pthread key (core::ThreadKey): failures in other libraries' key destructors keep their
+/// messages too, and nothing takes room in the library's static TLS block.
+static MESSAGE: ThreadKey = ThreadKey::new(free_message);
+
+type MessageBuffer = [u8; MESSAGE_CAPACITY];
+
+/// MESSAGE's destructor.
+unsafe extern "C" fn free_message(buffer: *mut c_void) {
+    // SAFETY: MESSAGE holds only buffers made by `message_buffer`, each freed once (glibc clears
+    // the value before it calls the destructor).
+    drop(unsafe { Box::from_raw(buffer.cast::<MessageBuffer>()) });
 }
 
-/// This thread's message buffer (made on first use: a failure, or a first look at the message).
-fn message_buffer(
-    cell: &OnceCell<Box<UnsafeCell<[u8; MESSAGE_CAPACITY]>>>,
-) -> &UnsafeCell<[u8; MESSAGE_CAPACITY]> {
-    cell.get_or_init(|| Box::new(UnsafeCell::new([0; MESSAGE_CAPACITY])))
+/// This thread's message buffer (None: no pthread key could hold it).
+fn message_buffer() -> Option<*mut MessageBuffer> {
+    let current = MESSAGE.get();
+    if !current.is_null() {
+        return Some(current.cast());
+    }
+    let fresh = Box::into_raw(Box::new([0u8; MESSAGE_CAPACITY]));
+    // SAFETY: a buffer made here is what `free_message` takes.
+    if unsafe { MESSAGE.set(fresh.cast()) } {
+        Some(fresh)
+    } else {
+        // SAFETY: made just above, never handed out.
+        drop(unsafe { Box::from_raw(fresh) });
+        None
+    }
 }
 
 /// Writes `text` into this thread's message buffer (cut to fit; a NUL inside shows as `?`).
-/// Dropped once the thread's thread-locals are gone (a failure in a later TLS destructor).
 fn set_last_error(text: &str) {
     let mut end = text.len().min(MESSAGE_CAPACITY - 1);
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    let _ = LAST_ERROR.try_with(|cell| {
-        let buffer = message_buffer(cell);
-        // SAFETY: the buffer is this thread's own, and no reference into it is alive: C callers
-        // hold only a raw pointer, which sees the bytes change (the documented behaviour).
-        let buffer = unsafe { &mut *buffer.get() };
-        for (slot, &byte) in buffer.iter_mut().zip(&text.as_bytes()[..end]) {
-            *slot = if byte == 0 { b'?' } else { byte };
-        }
-        buffer[end] = 0;
-    });
+    let Some(buffer) = message_buffer() else {
+        return;
+    };
+    // SAFETY: the buffer is this thread's own, and no reference into it is alive: C callers
+    // hold only a raw pointer, which sees the bytes change (the documented behaviour).
+    let buffer = unsafe { &mut *buffer };
+    for (slot, &byte) in buffer.iter_mut().zip(&text.as_bytes()[..end]) {
+        *slot = if byte == 0 { b'?' } else { byte };
+    }
+    buffer[end] = 0;
 }
 
 /// Records `failure` for this thread, sets errno, and returns its status code.
@@ -162,9 +177,7 @@ pub fn report(function: FunctionName, failure: Failure) -> mapfile_status {
 
 /// Text of this thread's last failure ("" if none).
 pub fn last_error_message() -> *const c_char {
-    LAST_ERROR
-        .try_with(|cell| message_buffer(cell).get().cast::<c_char>().cast_const())
-        .unwrap_or(c"".as_ptr())
+    message_buffer().map_or(c"".as_ptr(), |buffer| buffer.cast::<c_char>().cast_const())
 }
 
 /// Static text of a status code.
