@@ -5,10 +5,11 @@
 //!
 //! Readers pay no shared write: each thread has a `Mark` (registered once, in a global table)
 //! where a guarded operation stores the view sequence word it started from (which names the
-//! mapping too: its id is in the word's top bits), and clears it at the end. The writer publishes the new view, issues a process-wide
-//! memory barrier (`membarrier`, so readers need only compiler fences; a full fence on both sides
-//! where the kernel lacks it), then waits until no mark names the mapping with an older sequence.
-//! This is the userspace-RCU scheme, scoped to one mapping.
+//! mapping too: its id is in the word's top bits), and clears it at the end. The writer
+//! publishes the new view, issues a process-wide memory barrier (`membarrier`, so readers need
+//! only compiler fences; a full fence on both sides where the kernel lacks it), then waits until
+//! no mark names the mapping with an older sequence. This is the userspace-RCU scheme, scoped to
+//! one mapping. The sequence word's layout is defined here (`SEQUENCE_*`).
 
 use std::cell::{Cell, UnsafeCell};
 use std::ffi::c_void;
@@ -23,11 +24,29 @@ use super::thread_key::ThreadKey;
 /// How many threads can hold a mark at once; more fall back to a shared counter.
 const MARKS: usize = 4096;
 
-/// The low bits of a view sequence word that are flags, not part of the count (see view.rs).
-pub(crate) const SEQUENCE_FLAG_BITS: u32 = 4;
-/// The view sequence word's flag that sends guarded calls to their full path (view.rs `SLOW`;
-/// set by the SIGBUS handler after it recorded a loss).
+// The view sequence word (view.rs `Seqlock`), one u64 that guarded calls read before and after
+// their access and store in their mark: from the top, the mapping's id (24 bits), the publish
+// count (36 bits), and four flags.
+/// A publish is under way (the seqlock's own: readers of `Seqlock::read` retry).
+pub(crate) const SEQUENCE_WRITING: u64 = 1 << 0;
+/// Guarded calls take their full path: something in the window is lost or zeroed (the SIGBUS
+/// handler sets it after it recorded a loss), the handle is poisoned, or it has no mapping
+/// route. Every publish recomputes it; the fast path needs it clear before and after its access.
 pub(crate) const SEQUENCE_SLOW: u64 = 1 << 1;
+/// Guarded writes (not reads) take their full path: set at creation when a write needs more
+/// than the fast path does (a flush policy that counts writes, memory that is not writable).
+pub(crate) const SEQUENCE_FULL_WRITES: u64 = 1 << 2;
+/// Nothing was written since the last whole-window flush (flush.rs keeps it; only for handles
+/// whose writes reach the file): a write must then mark the handle dirty, which is the full
+/// path's, so the fast path declines a write that finds it set before or after its access.
+pub(crate) const SEQUENCE_CLEAN: u64 = 1 << 3;
+/// The low bits of a view sequence word that are flags, not part of the count.
+pub(crate) const SEQUENCE_FLAG_BITS: u32 = 4;
+const _: () = assert!(
+    (SEQUENCE_WRITING | SEQUENCE_SLOW | SEQUENCE_FULL_WRITES | SEQUENCE_CLEAN)
+        >> SEQUENCE_FLAG_BITS
+        == 0
+);
 /// Where a view sequence word keeps its mapping's id: the bits above the publish count. The
 /// count (36 bits) wraps within its bits (`view::Seqlock::publish` never carries into the id),
 /// and counts are compared modulo its size (`older`): a reader is never billions of publishes

@@ -10,7 +10,7 @@ use super::fallback;
 use super::file::MappedFile;
 use super::guard;
 use super::options::{Advice, Mode, Options};
-use super::registry::{page_size, LossCause};
+use super::registry::{guarded_span, page_size, LossCause};
 use super::view::View;
 
 /// Where a guarded call gets its bytes.
@@ -76,7 +76,7 @@ impl Guarded<'_> {
         }
         self.kept(offset, len)?;
         let start = self.view.at(offset);
-        let result = self.view.region.guard.guarded(|| operation(start));
+        let result = guarded_span(|| operation(start));
         self.kept(offset, len)?;
         Ok(result)
     }
@@ -210,7 +210,7 @@ impl Guarded<'_> {
         // Search only what is not known to be lost.
         let searchable = len.min(lost_in_window(guard.lost_from()).saturating_sub(from));
         let start = self.view.at(from);
-        let found = guard.guarded(|| {
+        let found = guarded_span(|| {
             // SAFETY: `searchable` mapped bytes at `start`; the slice lives only for this search.
             let haystack = unsafe { std::slice::from_raw_parts(start, searchable as usize) };
             memchr::memmem::find(haystack, needle)

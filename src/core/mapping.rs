@@ -214,7 +214,7 @@ impl Mapping {
             }
         });
         for region in mapping.lock_regions().iter() {
-            region.guard.set_alert(mapping.current.alert_word());
+            region.guard.set_alert(mapping.current.shared_word());
         }
         if every_millis {
             flush::start_flusher()?;
@@ -388,7 +388,7 @@ impl Mapping {
             Fast::Alerted(value, start) => (value, Some(start)),
         };
         if operation.mutating() {
-            self.flush.mark_dirty(self.current.alert_word());
+            self.flush.mark_dirty(self.current.shared_word());
         }
         Some(match alerted {
             None => Ok(value),
@@ -412,7 +412,7 @@ impl Mapping {
             // SAFETY: regions are owned by `self.regions` until drop. (The region is always
             // found: `start` was published from one; the current view is the fallback.)
             region: found.map_or_else(|| self.view().region, |region| unsafe { &*region }),
-            len: offset + len,
+            len: offset + len, // at least the bytes `kept` asks about (it reads only the region)
         };
         Guarded {
             view,
@@ -542,7 +542,8 @@ impl Mapping {
         // SAFETY: per this function's contract.
         let (touched, result) = unsafe { access.write_from(offset, source, len) };
         if touched {
-            self.flush.mark_dirty(self.current.alert_word()); // also after TRUNCATED: bytes in kept pages were written
+            // Also after TRUNCATED: bytes in kept pages were written.
+            self.flush.mark_dirty(self.current.shared_word());
         }
         result?;
         if len != 0 {
@@ -577,7 +578,7 @@ impl Mapping {
         let (_reading, access) = self.guarded();
         let (touched, result) = atomics::run(&access, offset, operation);
         if touched {
-            self.flush.mark_dirty(self.current.alert_word());
+            self.flush.mark_dirty(self.current.shared_word());
         }
         result
     }
@@ -619,8 +620,12 @@ impl Mapping {
     /// change). A no-op for READ_ONLY and COPY_ON_WRITE.
     pub fn flush(&self) -> Result<()> {
         let view = self.view();
-        self.flush
-            .flush_window(self.current.alert_word(), view.region, &self.file, view.len)
+        self.flush.flush_window(
+            self.current.shared_word(),
+            view.region,
+            &self.file,
+            view.len,
+        )
     }
 
     /// Synchronous, durable flush of `[offset, offset + len)` (checked on every mode).
@@ -643,7 +648,7 @@ impl Mapping {
 
     /// Written since the last whole-window flush, or a writable pointer was ever handed out.
     pub fn was_written(&self) -> bool {
-        self.flush.was_written(self.current.alert_word())
+        self.flush.was_written(self.current.shared_word())
     }
 
     /// madvise over `[offset, offset + len)` of the window.
@@ -829,7 +834,7 @@ impl Mapping {
     fn publish(&self, regions: &MutexGuard<'_, Regions>, region: &Region, len: u64) -> u64 {
         let end = self.options.offset + len;
         region.guard.set_own_end(end);
-        region.guard.set_alert(self.current.alert_word());
+        region.guard.set_alert(self.current.shared_word());
         // The fast path stays off while the window reaches lost or zeroed bytes, the handle is
         // poisoned, or it has no mapping route.
         let slow = || {

@@ -175,7 +175,7 @@ impl Registration {
     }
 
     /// Where the handler reports a loss in this mapping: the owning mapping's view sequence
-    /// word (`Seqlock::alert_word`), which must outlive the registration.
+    /// word (`Seqlock::shared_word`), which must outlive the registration.
     pub fn set_alert(&self, word: &AtomicU64) {
         self.entry().alert.store(
             word as *const AtomicU64 as *mut AtomicU64,
@@ -212,18 +212,12 @@ impl Registration {
             _ => None,
         }
     }
-
-    /// Runs `operation`, which touches this mapping. The caller holds a `grace::Reading` of the
-    /// owning mapping: that mark is what makes a SIGBUS inside `operation` recoverable (zeros)
-    /// instead of fatal. The fences keep the mapping accesses inside the marked span.
-    #[inline(always)]
-    pub fn guarded<R>(&self, operation: impl FnOnce() -> R) -> R {
-        guarded_span(operation)
-    }
 }
 
-/// `Registration::guarded` where the caller has the mapping's address rather than its region
-/// (the fast path): the same fences around `operation`.
+/// Runs `operation`, which touches a registered mapping. The caller holds a grace mark of the
+/// owning mapping (`grace::read` or `grace::enter`): that mark is what makes a SIGBUS inside
+/// `operation` recoverable (zeros) instead of fatal. The fences keep the mapping accesses inside
+/// the marked span.
 #[inline(always)]
 pub fn guarded_span<R>(operation: impl FnOnce() -> R) -> R {
     compiler_fence(Ordering::SeqCst);

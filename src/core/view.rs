@@ -7,7 +7,6 @@ use std::sync::atomic::{fence, AtomicPtr, AtomicU64, Ordering};
 use std::sync::MutexGuard;
 
 use super::error::{check_range, Result};
-use super::grace::SEQUENCE_ID_BITS;
 use super::region::Region;
 
 /// A consistent snapshot of the current window: the region it lies in and its length.
@@ -32,23 +31,12 @@ impl View<'_> {
     }
 }
 
-/// The sequence word's bit that says "a publish is under way" (readers of `read` retry).
-const WRITING: u64 = 1;
-/// The sequence word's bit that sends guarded calls to their full path: something in the window
-/// is lost or zeroed (the SIGBUS handler sets it, `alert`), the handle is poisoned, or it has no
-/// mapping route. `publish` recomputes it; the fast path (`Mapping::fast`) needs it clear
-/// before and after its access.
-pub(super) const SLOW: u64 = super::grace::SEQUENCE_SLOW;
-/// The sequence word's bit that sends guarded writes (not reads) to their full path: set at
-/// creation when a write needs more than the fast path does (a flush policy that counts
-/// writes, memory that is not writable); every publish keeps it.
-pub(super) const FULL_WRITES: u64 = 1 << 2;
-/// The sequence word's bit that says nothing was written since the last whole-window flush
-/// (flush.rs keeps it; only for handles whose writes reach the file): a write must then mark
-/// the handle dirty, which is the full path's, so the fast path declines a write that finds it
-/// set before or after its access. Every publish keeps it.
-pub(super) const CLEAN: u64 = 1 << 3;
-/// What one publish adds to the sequence word (the counter lives above the four flag bits).
+// The sequence word's flags (their meaning and the word's layout: grace.rs).
+pub(super) use super::grace::{
+    SEQUENCE_CLEAN as CLEAN, SEQUENCE_FULL_WRITES as FULL_WRITES, SEQUENCE_SLOW as SLOW,
+};
+use super::grace::{SEQUENCE_ID_BITS, SEQUENCE_WRITING as WRITING};
+/// What one publish adds to the sequence word (the count lives above the flag bits).
 const STEP: u64 = 1 << super::grace::SEQUENCE_FLAG_BITS;
 
 /// A (pointer, length) pair published as a seqlock: the writer sets WRITING, stores both,
@@ -172,8 +160,9 @@ impl<T> Seqlock<T> {
         self.sequence.fetch_or(SLOW, Ordering::Release);
     }
 
-    /// The word `alert` sets, for the registry entries of this seqlock's regions.
-    pub(super) fn alert_word(&self) -> &AtomicU64 {
+    /// The sequence word itself, for what changes its flags outside a publish: the handler's
+    /// alert (SLOW, through the registry entries of this seqlock's regions) and flush.rs (CLEAN).
+    pub(super) fn shared_word(&self) -> &AtomicU64 {
         &self.sequence
     }
 }
