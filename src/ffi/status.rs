@@ -107,30 +107,53 @@ const MESSAGE_CAPACITY: usize = 1024;
 /// messages too, and nothing takes room in the library's static TLS block.
 static MESSAGE: ThreadKey = ThreadKey::new(free_message);
 
-type MessageBuffer = [u8; MESSAGE_CAPACITY];
+/// One thread's message.
+#[repr(C)]
+struct Message {
+    text: [u8; MESSAGE_CAPACITY],
+    /// Rounds of key destructors the message has lived through (see `free_message`).
+    rounds: u8,
+}
 
-/// MESSAGE's destructor.
-unsafe extern "C" fn free_message(buffer: *mut c_void) {
-    // SAFETY: MESSAGE holds only buffers made by `message_buffer`, each freed once (glibc clears
-    // the value before it calls the destructor).
-    drop(unsafe { Box::from_raw(buffer.cast::<MessageBuffer>()) });
+/// How many rounds of key destructors glibc runs at most (PTHREAD_DESTRUCTOR_ITERATIONS).
+const DESTRUCTOR_ROUNDS: u8 = 4;
+
+/// MESSAGE's destructor. The message is set again until the last round, then freed: other
+/// libraries' key destructors run in the same rounds (glibc repeats them while a value is set
+/// again), and a pointer their thread fetched earlier must stay valid while they run.
+unsafe extern "C" fn free_message(message: *mut c_void) {
+    let message = message.cast::<Message>();
+    // SAFETY: MESSAGE holds only messages made by `message_buffer`; glibc cleared the value
+    // before this call, so the message is ours alone until it is set again.
+    unsafe {
+        if (*message).rounds + 1 < DESTRUCTOR_ROUNDS && MESSAGE.set(message.cast()) {
+            (*message).rounds += 1;
+            return;
+        }
+        drop(Box::from_raw(message));
+    }
 }
 
 /// This thread's message buffer (None: no pthread key could hold it).
-fn message_buffer() -> Option<*mut MessageBuffer> {
-    let current = MESSAGE.get();
-    if !current.is_null() {
-        return Some(current.cast());
-    }
-    let fresh = Box::into_raw(Box::new([0u8; MESSAGE_CAPACITY]));
-    // SAFETY: a buffer made here is what `free_message` takes.
-    if unsafe { MESSAGE.set(fresh.cast()) } {
-        Some(fresh)
+fn message_buffer() -> Option<*mut [u8; MESSAGE_CAPACITY]> {
+    let current = MESSAGE.get().cast::<Message>();
+    let message = if current.is_null() {
+        let fresh = Box::into_raw(Box::new(Message {
+            text: [0; MESSAGE_CAPACITY],
+            rounds: 0,
+        }));
+        // SAFETY: a message made here is what `free_message` takes.
+        if !unsafe { MESSAGE.set(fresh.cast()) } {
+            // SAFETY: made just above, never handed out.
+            drop(unsafe { Box::from_raw(fresh) });
+            return None;
+        }
+        fresh
     } else {
-        // SAFETY: made just above, never handed out.
-        drop(unsafe { Box::from_raw(fresh) });
-        None
-    }
+        current
+    };
+    // SAFETY: a live message of this thread's.
+    Some(unsafe { std::ptr::addr_of_mut!((*message).text) })
 }
 
 /// Writes `text` into this thread's message buffer (cut to fit; a NUL inside shows as `?`).

@@ -134,6 +134,8 @@ static mapfile_t *destructor_handle;
 static pthread_key_t destructor_key;
 static mapfile_status destructor_statuses[5];
 static uint64_t destructor_value;
+static int destructor_saw_message;
+static const char *cached_message; /* fetched by the (one) thread before it ends */
 
 static void key_destructor(void *unused) {
     (void)unused;
@@ -145,12 +147,16 @@ static void key_destructor(void *unused) {
     destructor_statuses[2] = mapfile_write(destructor_handle, 16, &value, 8);
     destructor_statuses[3] = mapfile_atomic_u64_fetch_add(destructor_handle, 0, 1, &old);
     destructor_statuses[4] = mapfile_read(destructor_handle, 4096, &value, 8); /* out of bounds */
+    /* The pointer fetched while the thread ran is valid for its whole life, cleanup included:
+     * it shows the failure just above. */
+    destructor_saw_message = strstr(cached_message, "mapfile_read") != NULL;
 }
 
 static void *calls_then_exits(void *unused) {
     (void)unused;
     uint64_t value = 0;
     for (int i = 0; i < 100; i++) mapfile_read(destructor_handle, 8, &value, 8); /* the fast path */
+    cached_message = mapfile_last_error_message();
     pthread_setspecific(destructor_key, (void *)1);
     return NULL;
 }
@@ -170,6 +176,7 @@ TEST(guarded_calls_work_in_pthread_key_destructors) {
         CHECK_STATUS(destructor_statuses[2], MAPFILE_OK);
         CHECK_STATUS(destructor_statuses[3], MAPFILE_OK);
         CHECK_STATUS(destructor_statuses[4], MAPFILE_ERR_OUT_OF_BOUNDS);
+        CHECK(destructor_saw_message);
     }
     uint64_t value = 0;
     CHECK_STATUS(mapfile_read(destructor_handle, 0, &value, 8), MAPFILE_OK); /* not poisoned */
