@@ -93,6 +93,12 @@ bench: lib
 	@echo
 	@echo "Instructions per call (callgrind, deterministic):"
 	@scripts/instructions.sh build/bench/bench build/bench
+	@echo
+	@echo "What each piece of a guarded call costs (bench/guard_model_lib.c, a C model of the fast path):"
+	$(CC) -std=c99 $(C_WARNINGS) -O2 -fPIC -shared bench/guard_model_lib.c -o build/bench/libguardmodel.so
+	$(CC) -std=c99 $(C_WARNINGS) -O2 -Iinclude bench/guard_model.c -o build/bench/guard_model \
+		-Lbuild/bench -L$(LIBDIR) -Wl,-rpath,$(CURDIR)/build/bench:$(CURDIR)/$(LIBDIR) -lguardmodel -lmapfile
+	./build/bench/guard_model build/bench
 
 clean:
 	rm -rf build

@@ -283,10 +283,7 @@ impl Mapping {
         operation: impl FnOnce(*mut u8) -> Option<R>,
     ) -> Fast<R> {
         let word = self.current.word();
-        if word & decline != 0 {
-            return Fast::Declined;
-        }
-        let Some(mark) = grace::enter(word) else {
+        let Some(mark) = grace::enter(word, decline) else {
             return Fast::Declined;
         };
         let (start, window) = self.current.pair_under_mark();
