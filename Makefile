@@ -3,7 +3,9 @@
 #   make test   runs every test: Rust, C programs, examples, header check, dlopen, Python binding
 #               (and its package: pip install into a fresh venv, import from anywhere, the wheel),
 #               valgrind memcheck of the C tests, the C tests under ASan+UBSan (library built with
-#               nightly -Zsanitizer=address when nightly is there), and the CMake/pkg-config integration (valgrind
+#               nightly -Zsanitizer=address when nightly is there), the Rust tests and C programs
+#               again with each other grace-slot variant (scripts/test-grace-slots.sh), and the
+#               CMake/pkg-config integration (valgrind
 #               and cmake: .ci/run installs them; without them those parts say loudly that they
 #               were skipped)
 CC ?= cc
@@ -73,6 +75,7 @@ test:
 		echo "SKIPPED: the valgrind memcheck runs: valgrind is not installed (apt-get install valgrind; .ci/run does)"; \
 	fi
 	scripts/test-sanitizers.sh
+	scripts/test-grace-slots.sh
 	scripts/test-tools.sh
 	scripts/test-other-languages.sh
 	scripts/test-make-install.sh

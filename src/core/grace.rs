@@ -96,16 +96,13 @@ pub struct Mark {
     /// Kept at 0 while a flag of `mask_check` is set, so the fast path always steps aside then.
     /// Read and written by the owner only (a plain integer). Unused where the count lives in
     /// the thread's TLS block instead (`slot::calls`).
-    #[cfg_attr(
-        all(target_os = "linux", target_arch = "x86_64", target_env = "gnu"),
-        allow(dead_code)
-    )]
+    #[cfg_attr(mapfile_grace_slot = "initial_exec_tls", allow(dead_code))]
     fast_calls: UnsafeCell<u32>,
 }
 
 /// One fast call off `calls`; false (and `calls` left at 0) when there was none left. (x86_64
 /// glibc counts in assembly: `slot::fast`.)
-#[cfg(not(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu")))]
+#[cfg(not(mapfile_grace_slot = "initial_exec_tls"))]
 #[inline(always)]
 fn count_down(calls: &mut u32) -> bool {
     let (left, ran_out) = calls.overflowing_sub(1);
@@ -158,7 +155,7 @@ static BARRIER: AtomicU8 = AtomicU8::new(BARRIER_UNKNOWN);
 mod slot {
     use super::Mark;
 
-    #[cfg(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu"))]
+    #[cfg(mapfile_grace_slot = "initial_exec_tls")]
     mod by_initial_exec_tls {
         use super::Mark;
         use std::ptr;
@@ -284,10 +281,10 @@ mod slot {
         }
     }
 
-    #[cfg(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu"))]
+    #[cfg(mapfile_grace_slot = "initial_exec_tls")]
     pub(super) use by_initial_exec_tls::{calls, clear, fast, get, set};
 
-    #[cfg(all(target_os = "linux", target_arch = "aarch64"))]
+    #[cfg(mapfile_grace_slot = "thread_pointer")]
     mod by_thread_pointer {
         use super::Mark;
         use std::ptr;
@@ -312,6 +309,7 @@ mod slot {
         }; SLOTS];
 
         /// This thread's thread pointer: never 0, unique among live threads.
+        #[cfg(target_arch = "aarch64")]
         #[inline(always)]
         fn thread_pointer() -> usize {
             let pointer: usize;
@@ -319,6 +317,21 @@ mod slot {
             unsafe {
                 std::arch::asm!("mrs {}, tpidr_el0", out(reg) pointer,
                     options(pure, nomem, nostack, preserves_flags));
+            }
+            pointer
+        }
+
+        /// This thread's thread pointer: never 0, unique among live threads. (x86_64 uses
+        /// this variant only when the tests ask for it, MAPFILE_GRACE_SLOT=thread_pointer.)
+        #[cfg(target_arch = "x86_64")]
+        #[inline(always)]
+        fn thread_pointer() -> usize {
+            let pointer: usize;
+            // SAFETY: loads the thread control block's pointer to itself at fs:0 (the x86_64
+            // TLS ABI), which lives as long as the thread; nothing is written.
+            unsafe {
+                std::arch::asm!("mov {}, qword ptr fs:0", out(reg) pointer,
+                    options(pure, readonly, nostack, preserves_flags));
             }
             pointer
         }
@@ -403,13 +416,13 @@ mod slot {
         }
     }
 
-    #[cfg(all(target_os = "linux", target_arch = "aarch64"))]
+    #[cfg(mapfile_grace_slot = "thread_pointer")]
     pub(super) use by_thread_pointer::{clear, get, get_home, set};
 
     /// The fast path's mark where the count lives in the mark: this thread's, with one fast
     /// call counted off (None: `word` has a flag of `decline`, no mark in its home slot, or
     /// none left: ask `read`).
-    #[cfg(not(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu")))]
+    #[cfg(not(mapfile_grace_slot = "initial_exec_tls"))]
     #[inline(always)]
     pub(super) fn fast(word: u64, decline: u64) -> Option<&'static Mark> {
         if word & decline != 0 {
@@ -421,18 +434,12 @@ mod slot {
     }
 
     /// Where this thread's fast-call count lives (`own` is its mark).
-    #[cfg(not(all(target_os = "linux", target_arch = "x86_64", target_env = "gnu")))]
+    #[cfg(not(mapfile_grace_slot = "initial_exec_tls"))]
     pub(super) fn calls(own: &Mark) -> *mut u32 {
         own.fast_calls.get()
     }
 
-    #[cfg(not(all(
-        target_os = "linux",
-        any(
-            all(target_arch = "x86_64", target_env = "gnu"),
-            target_arch = "aarch64"
-        )
-    )))]
+    #[cfg(mapfile_grace_slot = "thread_local")]
     mod by_thread_local {
         use super::Mark;
         use std::cell::Cell;
@@ -461,13 +468,7 @@ mod slot {
         }
     }
 
-    #[cfg(not(all(
-        target_os = "linux",
-        any(
-            all(target_arch = "x86_64", target_env = "gnu"),
-            target_arch = "aarch64"
-        )
-    )))]
+    #[cfg(mapfile_grace_slot = "thread_local")]
     pub(super) use by_thread_local::{clear, get, get_home, set};
 }
 
