@@ -19,6 +19,9 @@
  *  - Ownership: a handle from mapfile_open* / mapfile_create belongs to the caller until
  *    mapfile_close; the library keeps no pointer the caller passed in (paths, buffers, options).
  *  - Threads: every function but mapfile_close may be called on one handle from many threads.
+ *  - Signal handlers: no function is async-signal-safe unless it says so (mapfile_sigbus_handle
+ *    is). A call from a handler that interrupted a call of the same thread may break the
+ *    interrupted call's guarantees (its grace period, its error message).
  *  - Truncation: if another process shrinks the file, guarded calls (read, write, find,
  *    count_byte, prefault, atomics) over lost bytes return MAPFILE_ERR_TRUNCATED and the process
  *    lives on; raw pointers from mapfile_slice* raise SIGBUS there as plain mmap does, unless the
