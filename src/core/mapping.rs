@@ -266,8 +266,9 @@ impl Mapping {
     /// needs the full path (`guarded` + `Guarded`). One load of the view's sequence word says
     /// that nothing in the window is lost, the handle is not poisoned and has a mapping route
     /// (SLOW clear), and none of the caller's `decline` flags is set (FULL_WRITES, CLEAN for a
-    /// write); the thread's grace mark is set in a few stores (`grace::enter`: no mask to look
-    /// at, no fences); then the range check, the access, and the word again: SLOW set meanwhile
+    /// write); `grace::enter` tests them together with the thread's fast-call count, and sets
+    /// the thread's grace mark in a store (no mask to look at, no fences); then the range
+    /// check, the access, and the word again: SLOW set meanwhile
     /// (the handler recorded a loss during the access) gives `Alerted`, for the caller to check
     /// its range (`Guarded::kept`); a `decline_after` flag set meanwhile (CLEAN: a flush ran)
     /// gives `Declined` after the access, for the caller to do it again on the full path.
