@@ -77,7 +77,7 @@ static const struct step {
     {"+ view word looked at again after", model_second_look, loop_second_look},
     {"+ a per-thread flag read (TLS), no store", model_flag, loop_flag},
     {"+ instead, thread's fast-call count (TLS)", model_count, loop_count},
-    {"+ grace mark stored and cleared (TLS)", model_mark, loop_mark},
+    {"+ grace mark stored and cleared (TLS, in place)", model_mark, loop_mark},
     {"mapfile_atomic_u64_load (the library)", library_call, loop_library},
 };
 
@@ -98,7 +98,7 @@ int main(int argc, char **argv) {
     if (mapfile_slice_mut(library_handle, 0, len, &bytes) != MAPFILE_OK) die("mapfile_slice_mut");
     struct model_handle h = {0, (char *)bytes, len};
     for (uint64_t i = 0; i < len / 8; i++) memcpy(h.bytes + i * 8, &i, 8);
-    model_thread_start(0);
+    model_thread_start();
 
     offsets = malloc(sizeof(uint64_t) * CALLS);
     if (!offsets) die("malloc");

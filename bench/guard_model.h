@@ -11,8 +11,8 @@ struct model_handle {
     uint64_t len;
 };
 
-/* Gives the calling thread a mark and a count that lasts the whole run. */
-void model_thread_start(int thread);
+/* Gives the calling thread a count of fast calls that lasts the whole run. */
+void model_thread_start(void);
 
 int model_accessor(const struct model_handle *h, uint64_t offset, uint64_t *out);
 int model_looks(const struct model_handle *h, uint64_t offset, uint64_t *out);

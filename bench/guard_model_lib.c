@@ -11,8 +11,9 @@
  *                        least a per-thread check can cost (initial-exec TLS, no store)
  *   model_count        model_second_look + the thread's fast-call count (initial-exec TLS, as
  *                        grace.rs keeps it: a subtraction stored back, and its test)
- *   model_mark         + the grace mark: the view word stored in the thread's mark before the
- *                        access, cleared after (= the library's fast path, grace.rs `enter`)
+ *   model_mark         + the grace mark: the view word stored into the thread's TLS block
+ *                        before the access, cleared after (= the library's fast path,
+ *                        grace.rs `enter`: in place, through the block's offset)
  *
  * It answers "what would a design without X gain" by measurement, not by instruction counting:
  * docs/ARCHITECTURE.md ("What a guarded call costs") has the figures and what they mean. */
@@ -21,20 +22,16 @@
 
 #include "guard_model.h"
 
-struct model_mark {
+/* The thread's block, as the library's (grace.rs `ThreadBlock`): the count of fast calls left
+ * before the signal mask is looked at again, and the fast path's grace mark (the view word of
+ * the call under way). */
+struct model_block {
+    uint32_t fast_calls;
+    uint32_t checked; /* model_flag's flag */
     uint64_t word;
 };
 
-/* The thread's block, as the library's (grace.rs `ThreadBlock`): the mark's address and the
- * count of fast calls left before the signal mask is looked at again. */
-struct model_block {
-    struct model_mark *mark;
-    uint32_t fast_calls;
-    uint32_t checked; /* model_flag's flag */
-};
-
 static __thread struct model_block block __attribute__((tls_model("initial-exec")));
-static struct model_mark marks[64];
 
 enum { SLOW = 2 };
 
@@ -48,8 +45,7 @@ __attribute__((noinline)) int model_full(const struct model_handle *h, uint64_t 
     return -1;
 }
 
-void model_thread_start(int thread) {
-    block.mark = &marks[thread % 64];
+void model_thread_start(void) {
     block.fast_calls = UINT32_MAX;
     block.checked = 1;
 }
@@ -120,18 +116,17 @@ int model_mark(const struct model_handle *h, uint64_t offset, uint64_t *out) {
         b->fast_calls = 0;
         return model_full(h, offset, out);
     }
-    struct model_mark *mark = b->mark;
-    __atomic_store_n(&mark->word, word, __ATOMIC_RELAXED);
+    __atomic_store_n(&b->word, word, __ATOMIC_RELAXED);
     __atomic_signal_fence(__ATOMIC_SEQ_CST); /* the library's readers need only compiler fences */
     uint64_t len = h->len;
     if (len < 8 || offset > len - 8 || (uintptr_t)(h->bytes + offset) % 8 != 0) {
-        __atomic_store_n(&mark->word, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&b->word, 0, __ATOMIC_RELAXED);
         return model_full(h, offset, out);
     }
     uint64_t value = load(h->bytes + offset);
     uint64_t again = look(h);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    __atomic_store_n(&mark->word, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&b->word, 0, __ATOMIC_RELAXED);
     if (again & SLOW) return model_full(h, offset, out);
     *out = value;
     return 0;

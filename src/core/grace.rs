@@ -98,6 +98,14 @@ pub struct Mark {
     /// the thread's TLS block instead (`slot::calls`).
     #[cfg_attr(mapfile_grace_slot = "initial_exec_tls", allow(dead_code))]
     fast_calls: UnsafeCell<u32>,
+    /// Where the owner's fast path stores its word instead of `word` (the `word` of its TLS
+    /// block, `slot::enter_word`); null when the owner has none. Waiters read both.
+    #[cfg(mapfile_grace_slot = "initial_exec_tls")]
+    fast_word: AtomicPtr<AtomicU64>,
+    /// Waiters reading `fast_word`'s pointee now: a thread that ends detaches `fast_word`,
+    /// then waits for this to be 0, so that no waiter reads its TLS block once it is gone.
+    #[cfg(mapfile_grace_slot = "initial_exec_tls")]
+    fast_word_readers: AtomicU32,
 }
 
 /// One fast call off `calls`; false (and `calls` left at 0) when there was none left. (x86_64
@@ -134,13 +142,15 @@ static BARRIER: AtomicU8 = AtomicU8::new(BARRIER_UNKNOWN);
 
 /// How a thread finds its own mark on every guarded call, and the SIGBUS handler finds it too.
 ///
-/// x86_64 Linux with glibc: in 8 bytes of initial-exec thread-local storage, defined and read in
-/// assembly (stable Rust has no `#[thread_local]` and no TLS-model choice): the address is the
-/// thread pointer plus an offset the dynamic linker fixes once in the GOT, so reading it is two
-/// loads, with no `__tls_get_addr` call (a shared library's ordinary thread-locals cost one per
-/// access) and nothing allocated lazily, so the SIGBUS handler may read it. The cost: the library
-/// is marked `STATIC_TLS`, so its whole thread-local block (120 bytes, std's included) is static
-/// TLS, and a `dlopen` takes it from the reserve glibc keeps for such libraries
+/// x86_64 Linux with glibc: in a 24-byte block of initial-exec thread-local storage (the mark's
+/// address, the fast-call count, and the fast path's own word, which the mark points at for
+/// waiters), defined and read in assembly (stable Rust has no `#[thread_local]` and no
+/// TLS-model choice): the address is the thread pointer plus an offset the dynamic linker fixes
+/// once in the GOT, and the fast path addresses the block through the fs segment with that
+/// offset alone; no `__tls_get_addr` call (a shared library's ordinary thread-locals cost one
+/// per access) and nothing allocated lazily, so the SIGBUS handler may read it. The cost: the
+/// library is marked `STATIC_TLS`, so its whole thread-local block (128 bytes, std's included)
+/// is static TLS, and a `dlopen` takes it from the reserve glibc keeps for such libraries
 /// (`glibc.rtld.optional_static_tls`, 512 bytes by default). Invariant: that block stays small
 /// (no large thread-locals: the error message buffer is on the heap), which
 /// `the_thread_local_block_fits_the_static_tls_reserve_of_dlopen` checks; dlopen_only.c loads
@@ -159,14 +169,18 @@ mod slot {
     mod by_initial_exec_tls {
         use super::Mark;
         use std::ptr;
+        use std::sync::atomic::{AtomicU64, Ordering};
 
-        /// This thread's block: 16 bytes of zero-initialised TLS (`.tbss`), hidden (not
-        /// exported). Invariant: `fast_calls` is 0 whenever `mark` is null (set `mark` before
-        /// the count is refilled; zero the count before `mark` is cleared).
+        /// This thread's block: 24 bytes of zero-initialised TLS (`.tbss`), hidden (not
+        /// exported). Invariant: `fast_calls` is 0 whenever `mark` is null or its `fast_word`
+        /// does not point at `word` (`set` makes both before the count is refilled; `clear`
+        /// zeroes the count first). `word` is the fast path's grace mark: the view word of the
+        /// call under way, 0 between calls (stored in place, without the mark pointer's load).
         #[repr(C)]
         struct ThreadBlock {
             mark: *const Mark,
             fast_calls: u32,
+            word: AtomicU64,
         }
 
         std::arch::global_asm!(
@@ -175,9 +189,9 @@ mod slot {
             ".globl mapfile_grace_thread",
             ".hidden mapfile_grace_thread",
             ".type mapfile_grace_thread,@object",
-            ".size mapfile_grace_thread,16",
+            ".size mapfile_grace_thread,24",
             "mapfile_grace_thread:",
-            ".zero 16",
+            ".zero 24",
             ".popsection",
         );
 
@@ -204,39 +218,40 @@ mod slot {
             unsafe { (*block()).mark }
         }
 
-        // `fast` addresses the fields by these offsets.
+        // `fast`, `store_word` and `clear_word` address the fields by these offsets.
         const _: () = assert!(
             std::mem::offset_of!(ThreadBlock, mark) == 0
                 && std::mem::offset_of!(ThreadBlock, fast_calls) == 8
+                && std::mem::offset_of!(ThreadBlock, word) == 16
+                && std::mem::size_of::<ThreadBlock>() == 24
         );
 
-        /// The fast path's mark: this thread's, with one fast call counted off; None when
-        /// `word` has a flag of `decline`, or the count ran out (ask `read`).
+        /// The fast path's entry: one fast call counted off this thread's count; None when
+        /// `word` has a flag of `decline`, or the count ran out (ask `read`). Some: the block's
+        /// offset from the thread pointer, for `store_word` and `clear_word`.
         ///
-        /// One assembly block addresses both fields through the fs segment (the block's offset
+        /// One assembly block addresses the count through the fs segment (the block's offset
         /// from the GOT, without loading the thread pointer as `block()` does); the
         /// subtraction's borrow comes out as a mask (stable `asm!` cannot branch out), all ones
-        /// on a borrow, which joins the word's flags so that one test answers both: as many
-        /// instructions as the thread-pointer form with its own branch, and faster (an 8-byte
-        /// atomic load about 10% and a read about 5% less time on random memory; both forms
-        /// measured in one process, docs/ARCHITECTURE.md "What a guarded call costs"). The
-        /// count is taken before the flags are known: a declined call counts twice (here and
-        /// in `read`), which only makes the mask looked at a little sooner.
+        /// on a borrow, which joins the word's flags so that one test answers both. Against the
+        /// thread-pointer form with its own branch, as many instructions and faster (an 8-byte
+        /// atomic load about 10% and a read about 5% less time on random memory; both measured
+        /// in one process, docs/ARCHITECTURE.md "What a guarded call costs"). The count is
+        /// taken before the flags are known: a declined call counts twice (here and in
+        /// `read`), which only makes the mask looked at a little sooner.
         #[inline(always)]
-        pub(in super::super) fn fast(word: u64, decline: u64) -> Option<&'static Mark> {
-            let mark: *const Mark;
+        pub(in super::super) fn fast(word: u64, decline: u64) -> Option<usize> {
+            let offset: usize;
             let ran_out: u64;
             // SAFETY: this thread's own block (alive as long as the thread; only this thread
-            // touches it): one subtraction from its count, and a load of its mark pointer.
+            // writes its count): one subtraction from the count.
             unsafe {
                 std::arch::asm!(
-                    "mov {block}, qword ptr [rip + mapfile_grace_thread@GOTTPOFF]",
-                    "sub dword ptr fs:[{block} + 8], 1",
+                    "mov {offset}, qword ptr [rip + mapfile_grace_thread@GOTTPOFF]",
+                    "sub dword ptr fs:[{offset} + 8], 1",
                     "sbb {ran_out}, {ran_out}",
-                    "mov {mark}, qword ptr fs:[{block}]",
-                    block = out(reg) _,
+                    offset = out(reg) offset,
                     ran_out = out(reg) ran_out,
-                    mark = out(reg) mark,
                     options(nostack)
                 );
             }
@@ -252,9 +267,44 @@ mod slot {
                 }
                 return None;
             }
-            // SAFETY: a count above 0 means a mark (the block's invariant); marks are never
-            // freed.
-            Some(unsafe { &*mark })
+            Some(offset)
+        }
+
+        /// Stores the fast path's grace mark: `word` into this thread's block (`offset` from
+        /// `fast`), in place. No fence: the writer's membarrier orders it before the view
+        /// loads that follow (the assembly is a compiler barrier: it may touch memory).
+        #[inline(always)]
+        pub(in super::super) fn store_word(offset: usize, word: u64) {
+            // SAFETY: `offset` is this thread's block's (from `fast`); one 8-byte store into
+            // its `word`, which waiters only read.
+            unsafe {
+                std::arch::asm!(
+                    "mov qword ptr fs:[{offset} + 16], {word}",
+                    offset = in(reg) offset,
+                    word = in(reg) word,
+                    options(nostack, preserves_flags)
+                );
+            }
+        }
+
+        /// Clears the fast path's grace mark (the call is over).
+        #[inline(always)]
+        pub(in super::super) fn clear_word(offset: usize) {
+            // SAFETY: as in `store_word`.
+            unsafe {
+                std::arch::asm!(
+                    "mov qword ptr fs:[{offset} + 16], 0",
+                    offset = in(reg) offset,
+                    options(nostack, preserves_flags)
+                );
+            }
+        }
+
+        /// The fast path's grace mark of this thread (0: no fast call under way).
+        /// Async-signal-safe (the SIGBUS handler asks).
+        pub(in super::super) fn own_word() -> u64 {
+            // SAFETY: this thread's own block.
+            unsafe { (*block()).word.load(Ordering::Relaxed) }
         }
 
         /// Where this thread's fast-call count lives (`own` is its mark).
@@ -263,26 +313,45 @@ mod slot {
             unsafe { ptr::addr_of_mut!((*block()).fast_calls) }
         }
 
-        /// Gives this thread `mark`; never fails.
+        /// Gives this thread `mark`, and the mark the address of this thread's fast-path word
+        /// (waiters read it there); never fails.
         pub(in super::super) fn set(mark: *const Mark) -> bool {
-            // SAFETY: this thread's own block.
-            unsafe { (*block()).mark = mark };
+            let block = block();
+            // SAFETY: this thread's own block; `mark` is published (never freed) and this
+            // thread owns it.
+            unsafe {
+                let word = ptr::addr_of!((*block).word).cast_mut();
+                (*mark).fast_word.store(word, Ordering::SeqCst);
+                (*block).mark = mark;
+            }
             true
         }
 
-        /// Forgets this thread's mark (thread exit), its count first.
+        /// Forgets this thread's mark (thread exit), its count first; detaches the mark from
+        /// this thread's fast-path word and waits until no waiter is reading it (this
+        /// thread's TLS block goes when the thread ends; waiters read it only while they
+        /// count themselves in `fast_word_readers`, for one look at one mark at a time).
         pub(in super::super) fn clear() {
             let block = block();
-            // SAFETY: this thread's own block.
+            // SAFETY: this thread's own block; its mark, if any, is published (never freed).
             unsafe {
                 (*block).fast_calls = 0;
+                let mark = (*block).mark;
+                if !mark.is_null() {
+                    (*mark).fast_word.store(ptr::null_mut(), Ordering::SeqCst);
+                    while (*mark).fast_word_readers.load(Ordering::SeqCst) != 0 {
+                        std::hint::spin_loop();
+                    }
+                }
                 (*block).mark = ptr::null();
             }
         }
     }
 
     #[cfg(mapfile_grace_slot = "initial_exec_tls")]
-    pub(super) use by_initial_exec_tls::{calls, clear, fast, get, set};
+    pub(super) use by_initial_exec_tls::{
+        calls, clear, clear_word, fast, get, own_word, set, store_word,
+    };
 
     #[cfg(mapfile_grace_slot = "thread_pointer")]
     mod by_thread_pointer {
@@ -516,6 +585,13 @@ impl Drop for Reading {
 /// SIGBUS handler asks it (the thread's slot, then one atomic load; the fallback thread-local
 /// is const, without destructor).
 pub fn reading_mapping() -> usize {
+    #[cfg(mapfile_grace_slot = "initial_exec_tls")]
+    {
+        let word = slot::own_word();
+        if word != 0 {
+            return mapping_of(word);
+        }
+    }
     let mark = slot::get();
     if mark.is_null() {
         return UNMARKED.with(Cell::get);
@@ -524,25 +600,48 @@ pub fn reading_mapping() -> usize {
     mapping_of(unsafe { (*mark).word.load(Ordering::Relaxed) })
 }
 
-/// The fast path's mark: this thread's own, set to `word` (the view sequence word the call
-/// starts from) like `read` does, when nothing needs the full path: the thread has a mark, its
-/// signal mask needs no look and SIGBUS no unblocking, and membarrier spares the reader its
-/// fence (`slot::fast`: one count a call), and `word` has none of the flags of `decline`
-/// (SLOW always among them). None sends the caller to `read`. Give the mark back with `leave`.
+/// What `enter` gives and `leave` takes: where the fast call's word is (the offset of the
+/// thread's TLS block on x86_64 glibc, else its mark).
+#[cfg(mapfile_grace_slot = "initial_exec_tls")]
+pub struct Entered(usize);
+/// What `enter` gives and `leave` takes: where the fast call's word is (the offset of the
+/// thread's TLS block on x86_64 glibc, else its mark).
+#[cfg(not(mapfile_grace_slot = "initial_exec_tls"))]
+pub struct Entered(&'static Mark);
+
+/// The fast path's grace mark, set to `word` (the view sequence word the call starts from)
+/// like `read` does, when nothing needs the full path: the thread has a mark, its signal mask
+/// needs no look and SIGBUS no unblocking, and membarrier spares the reader its fence
+/// (`slot::fast`: one count a call), and `word` has none of the flags of `decline` (SLOW
+/// always among them). None sends the caller to `read`. On x86_64 glibc the word goes into
+/// the thread's TLS block, in place (`slot::store_word`: the mark's `fast_word` points there
+/// for waiters); elsewhere into the mark. End it with `leave`.
 #[inline(always)]
-pub fn enter(word: u64, decline: u64) -> Option<&'static Mark> {
+pub fn enter(word: u64, decline: u64) -> Option<Entered> {
     debug_assert!(decline & SEQUENCE_SLOW != 0);
-    let mark = slot::fast(word, decline)?;
-    mark.word.store(word, Ordering::Relaxed);
-    // The writer's membarrier orders this store before our view load.
-    compiler_fence(Ordering::SeqCst);
-    Some(mark)
+    #[cfg(mapfile_grace_slot = "initial_exec_tls")]
+    {
+        let offset = slot::fast(word, decline)?;
+        slot::store_word(offset, word);
+        Some(Entered(offset))
+    }
+    #[cfg(not(mapfile_grace_slot = "initial_exec_tls"))]
+    {
+        let mark = slot::fast(word, decline)?;
+        mark.word.store(word, Ordering::Relaxed);
+        // The writer's membarrier orders this store before our view load.
+        compiler_fence(Ordering::SeqCst);
+        Some(Entered(mark))
+    }
 }
 
 /// Ends what `enter` began.
 #[inline(always)]
-pub fn leave(mark: &Mark) {
-    mark.word.store(0, Ordering::Release);
+pub fn leave(entered: Entered) {
+    #[cfg(mapfile_grace_slot = "initial_exec_tls")]
+    slot::clear_word(entered.0);
+    #[cfg(not(mapfile_grace_slot = "initial_exec_tls"))]
+    entered.0.word.store(0, Ordering::Release);
 }
 
 /// Marks this thread as reading the mapping of view sequence word `word` from that view until
@@ -647,6 +746,10 @@ fn own_mark() -> *const Mark {
                 owned: AtomicBool::new(true),
                 mask_check: AtomicU32::new(0),
                 fast_calls: UnsafeCell::new(0),
+                #[cfg(mapfile_grace_slot = "initial_exec_tls")]
+                fast_word: AtomicPtr::new(ptr::null_mut()),
+                #[cfg(mapfile_grace_slot = "initial_exec_tls")]
+                fast_word_readers: AtomicU32::new(0),
             }));
             match slot.compare_exchange(ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire)
             {
@@ -735,12 +838,27 @@ pub fn wait_for_readers(sequence: u64) {
         }
         // SAFETY: published marks are never freed.
         let mark = unsafe { &*mark };
-        loop {
-            let word = mark.word.load(Ordering::Acquire);
-            if word == 0 || mapping_of(word) != mapping || !older(word, sequence) {
-                break;
-            }
+        let done = |word: u64| word == 0 || mapping_of(word) != mapping || !older(word, sequence);
+        while !done(mark.word.load(Ordering::Acquire)) {
             pause();
+        }
+        // The owner's fast-path word, in its TLS block: read only while counted in
+        // `fast_word_readers`, which a thread that ends waits to see at 0 after it detached
+        // `fast_word` (`slot::clear`); both sides SeqCst, so either this load sees null or the
+        // owner sees this waiter counted.
+        #[cfg(mapfile_grace_slot = "initial_exec_tls")]
+        {
+            mark.fast_word_readers.fetch_add(1, Ordering::SeqCst);
+            let fast = mark.fast_word.load(Ordering::SeqCst);
+            #[cfg(test)]
+            tests::pause_after_fast_word_load(mark);
+            if !fast.is_null() {
+                // SAFETY: the owner is alive until it sees `fast_word_readers` at 0.
+                while !done(unsafe { &*fast }.load(Ordering::Acquire)) {
+                    pause();
+                }
+            }
+            mark.fast_word_readers.fetch_sub(1, Ordering::SeqCst);
         }
     }
     while UNMARKED_READERS.load(Ordering::Acquire) != 0 {
@@ -795,9 +913,9 @@ mod tests {
 
     /// The writer waits for a reader that started from an older view, and not for one that
     /// started from the new view.
-    #[test]
-    fn writer_waits_only_for_readers_of_older_views() {
-        let mapping = 0x1000usize;
+    /// The writer waits for a reader that started from an older view, and not for one that
+    /// started from the new view: a full-path reader (`read`) or a fast-path one (`enter`).
+    fn writer_waits_only_for_readers_of_older_views_in(fast: bool, mapping: usize) {
         // The view word after `n` publishes of mapping `id`.
         let view = |id: usize, n: u64| first_sequence(id, 0) + (n << SEQUENCE_FLAG_BITS);
         let inside = Arc::new(AtomicBool::new(false));
@@ -805,12 +923,25 @@ mod tests {
         let reader = {
             let (inside, release) = (inside.clone(), release.clone());
             std::thread::spawn(move || {
-                let reading = read(view(mapping, 1));
+                let word = view(mapping, 1);
+                let (reading, entered) = if fast {
+                    drop(read(word)); // the thread's mark, and its count of fast calls
+                    let entered = enter(word, SEQUENCE_SLOW)
+                        .expect("the fast path declined (no membarrier here?)");
+                    (None, Some(entered))
+                } else {
+                    (Some(read(word)), None)
+                };
+                assert_eq!(reading_mapping(), mapping);
                 inside.store(true, Ordering::SeqCst);
                 while !release.load(Ordering::SeqCst) {
                     std::thread::yield_now();
                 }
                 drop(reading);
+                if let Some(entered) = entered {
+                    leave(entered);
+                }
+                assert_eq!(reading_mapping(), 0);
             })
         };
         while !inside.load(Ordering::SeqCst) {
@@ -836,8 +967,89 @@ mod tests {
         reader.join().unwrap();
     }
 
-    /// Publish counts compare across the count's wrap: the last count before it is older than
-    /// the first after it, and not the other way round.
+    #[test]
+    fn writer_waits_only_for_readers_of_older_views() {
+        writer_waits_only_for_readers_of_older_views_in(false, 0x1000);
+    }
+
+    #[test]
+    fn writer_waits_for_fast_path_readers_too() {
+        writer_waits_only_for_readers_of_older_views_in(true, 0x2000);
+    }
+
+    /// The mark whose fast-word look `wait_for_readers` pauses after (0: none), and the
+    /// handshake: LOADED when it paused, GO to go on. (Only the initial-exec TLS slot has a
+    /// fast word.)
+    #[cfg(mapfile_grace_slot = "initial_exec_tls")]
+    static PAUSE_AT: AtomicUsize = AtomicUsize::new(0);
+    #[cfg(mapfile_grace_slot = "initial_exec_tls")]
+    static LOADED: AtomicBool = AtomicBool::new(false);
+    #[cfg(mapfile_grace_slot = "initial_exec_tls")]
+    static GO: AtomicBool = AtomicBool::new(false);
+
+    /// `wait_for_readers`'s test hook: pauses the waiter that has just loaded the fast word
+    /// pointer of the mark at PAUSE_AT (once).
+    #[cfg(mapfile_grace_slot = "initial_exec_tls")]
+    pub(super) fn pause_after_fast_word_load(mark: &Mark) {
+        let at = mark as *const Mark as usize;
+        if PAUSE_AT
+            .compare_exchange(at, 0, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            LOADED.store(true, Ordering::SeqCst);
+            while !GO.load(Ordering::SeqCst) {
+                std::thread::yield_now();
+            }
+        }
+    }
+
+    /// A thread that ends does not let its TLS block go while a waiter is between loading
+    /// the address of its fast-path word and reading it (`slot::clear` waits for
+    /// `fast_word_readers`).
+    #[cfg(mapfile_grace_slot = "initial_exec_tls")]
+    #[test]
+    fn a_thread_that_ends_waits_for_a_waiter_reading_its_fast_word() {
+        let (marked, go_on) = (
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let reader = {
+            let (marked, go_on) = (marked.clone(), go_on.clone());
+            std::thread::spawn(move || {
+                drop(read(first_sequence(0x3000, 0)));
+                marked.store(slot::get() as usize, Ordering::SeqCst);
+                while !go_on.load(Ordering::SeqCst) {
+                    std::thread::yield_now();
+                }
+                // ends: its mark is given back by a key destructor (`release_mark`)
+            })
+        };
+        while marked.load(Ordering::SeqCst) == 0 {
+            std::thread::yield_now();
+        }
+        PAUSE_AT.store(marked.load(Ordering::SeqCst), Ordering::SeqCst);
+        let waiter = std::thread::spawn(|| wait_for_readers(first_sequence(0x3000, 0)));
+        while !LOADED.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        go_on.store(true, Ordering::SeqCst);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        // SAFETY: published marks are never freed.
+        let mark = unsafe { &*(marked.load(Ordering::SeqCst) as *const Mark) };
+        // The mark is handed back (`owned` false) only after `slot::clear` returned.
+        assert!(
+            mark.owned.load(Ordering::SeqCst),
+            "the thread ended while a waiter was about to read its TLS block"
+        );
+        GO.store(true, Ordering::SeqCst);
+        waiter.join().unwrap();
+        reader.join().unwrap();
+        assert!(
+            !mark.owned.load(Ordering::SeqCst),
+            "the ended thread kept its mark"
+        );
+    }
+
     #[test]
     fn counts_compare_across_their_wrap() {
         let view = |count: u64| first_sequence(7, 0) + ((count % COUNTS) << SEQUENCE_FLAG_BITS);

@@ -284,7 +284,7 @@ impl Mapping {
         operation: impl FnOnce(*mut u8) -> Option<R>,
     ) -> Fast<R> {
         let word = self.current.word();
-        let Some(mark) = grace::enter(word, decline) else {
+        let Some(entered) = grace::enter(word, decline) else {
             return Fast::Declined;
         };
         let (start, window) = self.current.pair_under_mark();
@@ -292,18 +292,18 @@ impl Mapping {
         // for a constant length one subtraction).
         let fits = window.checked_sub(len).is_some_and(|last| offset <= last);
         if !fits {
-            grace::leave(mark);
+            grace::leave(entered);
             return Fast::Declined;
         }
         // SAFETY: `window` bytes at `start` lie inside a published region, which `self.regions`
         // owns until drop (see `pair_under_mark`), and offset + len <= window.
         let address = unsafe { start.add(offset as usize) };
         let Some(result) = registry::guarded_span(|| operation(address)) else {
-            grace::leave(mark);
+            grace::leave(entered);
             return Fast::Declined;
         };
         let after = self.current.word();
-        grace::leave(mark);
+        grace::leave(entered);
         if after & (SLOW | decline_after) != 0 {
             if after & SLOW != 0 {
                 return Fast::Alerted(result, start);
