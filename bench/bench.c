@@ -274,7 +274,9 @@ static void *guarded_random_reads(void *argument) {
  * caller's constant length and passed the struct's fields in registers (constprop + isra:
  * 8 instructions, memcpy folded into one load and store), which no call into a library gets.
  * gcc's `noipa` forbids that; clang does not clone, and external linkage keeps it from
- * propagating the caller's constants. */
+ * propagating the caller's constants. It lives in this program, so it is called directly,
+ * without the PLT jump every call into libmapfile.so takes (guard_model.c's accessor lives in
+ * a shared library and pays it). */
 #if defined(__clang__)
 #define LIBRARY_FUNCTION __attribute__((noinline))
 #else
