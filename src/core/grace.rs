@@ -99,7 +99,7 @@ pub struct Mark {
     #[cfg_attr(mapfile_grace_slot = "initial_exec_tls", allow(dead_code))]
     fast_calls: UnsafeCell<u32>,
     /// Where the owner's fast path stores its word instead of `word` (the `word` of its TLS
-    /// block, `slot::enter_word`); null when the owner has none. Waiters read both.
+    /// block, `slot::store_word`); null when the owner has none. Waiters read both.
     #[cfg(mapfile_grace_slot = "initial_exec_tls")]
     fast_word: AtomicPtr<AtomicU64>,
     /// Waiters reading `fast_word`'s pointee now: a thread that ends detaches `fast_word`,
@@ -377,27 +377,20 @@ mod slot {
             }
         }; SLOTS];
 
-        /// This thread's thread pointer: never 0, unique among live threads.
-        #[cfg(target_arch = "aarch64")]
+        /// This thread's thread pointer: never 0, unique among live threads. (x86_64 uses
+        /// this variant only when the tests ask for it, MAPFILE_GRACE_SLOT=thread_pointer.)
         #[inline(always)]
         fn thread_pointer() -> usize {
             let pointer: usize;
             // SAFETY: reads the tpidr_el0 register; nothing is written.
+            #[cfg(target_arch = "aarch64")]
             unsafe {
                 std::arch::asm!("mrs {}, tpidr_el0", out(reg) pointer,
                     options(pure, nomem, nostack, preserves_flags));
             }
-            pointer
-        }
-
-        /// This thread's thread pointer: never 0, unique among live threads. (x86_64 uses
-        /// this variant only when the tests ask for it, MAPFILE_GRACE_SLOT=thread_pointer.)
-        #[cfg(target_arch = "x86_64")]
-        #[inline(always)]
-        fn thread_pointer() -> usize {
-            let pointer: usize;
             // SAFETY: loads the thread control block's pointer to itself at fs:0 (the x86_64
             // TLS ABI), which lives as long as the thread; nothing is written.
+            #[cfg(target_arch = "x86_64")]
             unsafe {
                 std::arch::asm!("mov {}, qword ptr fs:0", out(reg) pointer,
                     options(pure, readonly, nostack, preserves_flags));
@@ -602,12 +595,11 @@ pub fn reading_mapping() -> usize {
 
 /// What `enter` gives and `leave` takes: where the fast call's word is (the offset of the
 /// thread's TLS block on x86_64 glibc, else its mark).
+pub struct Entered(EnteredAt);
 #[cfg(mapfile_grace_slot = "initial_exec_tls")]
-pub struct Entered(usize);
-/// What `enter` gives and `leave` takes: where the fast call's word is (the offset of the
-/// thread's TLS block on x86_64 glibc, else its mark).
+type EnteredAt = usize;
 #[cfg(not(mapfile_grace_slot = "initial_exec_tls"))]
-pub struct Entered(&'static Mark);
+type EnteredAt = &'static Mark;
 
 /// The fast path's grace mark, set to `word` (the view sequence word the call starts from)
 /// like `read` does, when nothing needs the full path: the thread has a mark, its signal mask
