@@ -302,6 +302,8 @@ impl Mapping {
             grace::leave(entered);
             return Fast::Declined;
         };
+        #[cfg(test)]
+        test_hooks::run_between_access_and_second_look();
         let after = self.current.word();
         grace::leave(entered);
         if after & (SLOW | decline_after) != 0 {
@@ -919,5 +921,34 @@ impl Drop for Mapping {
             .get_mut()
             .unwrap_or_else(|poison| poison.into_inner())
             .clear();
+    }
+}
+
+/// Test-only hooks into the fast path (compiled into the unit tests' build only).
+#[cfg(test)]
+pub(crate) mod test_hooks {
+    use std::cell::RefCell;
+
+    type Hook = Box<dyn FnOnce()>;
+
+    thread_local! {
+        static BETWEEN_ACCESS_AND_SECOND_LOOK: RefCell<Option<Hook>> = const { RefCell::new(None) };
+    }
+
+    /// Runs `hook` once, in this thread's next fast-path call, between its access and its
+    /// second look at the view word.
+    pub(crate) fn between_access_and_second_look(hook: impl FnOnce() + 'static) {
+        BETWEEN_ACCESS_AND_SECOND_LOOK.with(|cell| *cell.borrow_mut() = Some(Box::new(hook)));
+    }
+
+    /// Whether the hook set by `between_access_and_second_look` is still waiting to run.
+    pub(crate) fn hook_pending() -> bool {
+        BETWEEN_ACCESS_AND_SECOND_LOOK.with(|cell| cell.borrow().is_some())
+    }
+
+    pub(super) fn run_between_access_and_second_look() {
+        if let Some(hook) = BETWEEN_ACCESS_AND_SECOND_LOOK.with(|cell| cell.borrow_mut().take()) {
+            hook();
+        }
     }
 }

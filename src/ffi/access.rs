@@ -360,3 +360,49 @@ pub extern "C" fn mapfile_count_byte(
         Ok(())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::mapping::test_hooks;
+    use crate::ffi::durability::mapfile_flush;
+    use crate::ffi::handle;
+    use crate::ffi::lifecycle::mapfile_close;
+    use crate::ffi::test_support::created;
+
+    /// A whole-window flush that runs between a fast write's access and its second look at the
+    /// view word (so after the first look found the handle dirty, and before the bytes were
+    /// written it may have missed them): the write must leave the handle dirty (the fast path
+    /// declines on the CLEAN the flush set, and the full path writes again and marks it), or
+    /// mapfile_close and the EVERY_MILLIS flusher would skip bytes no flush made durable.
+    #[test]
+    fn a_flush_between_a_fast_write_and_its_second_look_leaves_the_handle_dirty() {
+        let (path, m) = created("flush-in-fast-write", 4096);
+        // SAFETY: a live handle until mapfile_close below.
+        let mapping = unsafe { handle::borrow(m) }.unwrap();
+        let written = |m: *mut mapfile_t, at: u64| {
+            assert_eq!(
+                mapfile_write(m, at, b"12345678".as_ptr().cast(), 8),
+                MAPFILE_OK
+            );
+        };
+        written(m, 0); // the full path (the thread's first call, and CLEAN at creation)
+        assert!(mapping.was_written());
+        written(m, 8); // dirty: the fast path's first look lets the next write through
+        let address = m as usize;
+        test_hooks::between_access_and_second_look(move || {
+            assert_eq!(mapfile_flush(address as *mut mapfile_t), MAPFILE_OK);
+        });
+        written(m, 16);
+        assert!(
+            !test_hooks::hook_pending(),
+            "the write did not take the fast path"
+        );
+        assert!(
+            mapping.was_written(),
+            "a write that a flush may have missed left the handle clean"
+        );
+        assert_eq!(mapfile_close(m), MAPFILE_OK);
+        std::fs::remove_file(&path).unwrap();
+    }
+}

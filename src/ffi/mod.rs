@@ -20,3 +20,5 @@ pub mod sigbus;
 pub mod boundary;
 pub mod convert;
 pub mod handle;
+#[cfg(test)]
+mod test_support;
