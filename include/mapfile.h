@@ -22,6 +22,9 @@
  *  - Signal handlers: no function is async-signal-safe unless it says so (mapfile_sigbus_handle
  *    is). A call from a handler that interrupted a call of the same thread may break the
  *    interrupted call's guarantees (its grace period, its error message).
+ *  - fork: a child may go on using the handles it inherits, even if other threads were inside
+ *    library calls at the fork; not a handle another thread was resizing, refreshing or closing
+ *    at that instant (its lock stays held in the child).
  *  - Truncation: if another process shrinks the file, guarded calls (read, write, find,
  *    count_byte, prefault, atomics) over lost bytes return MAPFILE_ERR_TRUNCATED and the process
  *    lives on; raw pointers from mapfile_slice* raise SIGBUS there as plain mmap does, unless the

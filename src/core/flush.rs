@@ -10,10 +10,11 @@
 //! The flusher knows handles only as `Flushable` (the mapping implements it), so this file
 //! depends on the region and the file, never on the mapping.
 
+use std::cell::UnsafeCell;
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, Weak};
+use std::sync::{Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use super::error::{Error, Result};
@@ -224,6 +225,9 @@ struct FlusherQueue {
     handles: BTreeMap<u64, Weak<dyn Flushable>>,
     next_ticket: u64,
     started: bool,
+    /// The handle the flusher took out of the queue and is flushing (without the lock): a
+    /// child forked meanwhile puts it back (`after_fork_in_child`).
+    in_flight: Option<Weak<dyn Flushable>>,
 }
 
 static FLUSHER: Flusher = Flusher {
@@ -232,6 +236,7 @@ static FLUSHER: Flusher = Flusher {
         handles: BTreeMap::new(),
         next_ticket: 0,
         started: false,
+        in_flight: None,
     }),
     wake: Condvar::new(),
 };
@@ -246,7 +251,11 @@ fn lock_queue() -> std::sync::MutexGuard<'static, FlusherQueue> {
 /// Starts the shared flusher thread if it is not running (the first EVERY_MILLIS open). Failing
 /// to start it is NO_MEMORY (never a panic: a C library writes nothing to stderr).
 pub(super) fn start_flusher() -> Result<()> {
-    let mut queue = lock_queue();
+    start_flusher_of(&mut lock_queue())
+}
+
+/// `start_flusher` with the queue locked.
+fn start_flusher_of(queue: &mut FlusherQueue) -> Result<()> {
     if queue.started {
         return Ok(());
     }
@@ -265,6 +274,55 @@ pub(super) fn start_flusher() -> Result<()> {
     Ok(())
 }
 
+/// The flusher's queue, locked by the forking thread from just before a fork until just after
+/// it (in both processes), so that no other thread holds it while the process is copied: a
+/// child would find it locked forever.
+struct HeldAcrossFork(UnsafeCell<Option<MutexGuard<'static, FlusherQueue>>>);
+
+// SAFETY: written only by the forking thread, in `before_fork` and then in one of the
+// `after_fork_*`, which run in that order in that thread (pthread_atfork); the lock serialises
+// forking threads.
+unsafe impl Sync for HeldAcrossFork {}
+
+static HELD_ACROSS_FORK: HeldAcrossFork = HeldAcrossFork(UnsafeCell::new(None));
+
+/// Before a fork: takes the flusher's queue (see `HeldAcrossFork`).
+pub(super) fn before_fork() {
+    let queue = lock_queue();
+    // SAFETY: see `HeldAcrossFork`.
+    unsafe { *HELD_ACROSS_FORK.0.get() = Some(queue) };
+}
+
+/// After a fork, in the parent: gives the queue back.
+pub(super) fn after_fork_in_parent() {
+    // SAFETY: see `HeldAcrossFork`.
+    drop(unsafe { (*HELD_ACROSS_FORK.0.get()).take() });
+}
+
+/// After a fork, in the child: the flusher thread did not come along. Its queue did (the
+/// child's copies of the dirty EVERY_MILLIS handles are in it, marked scheduled, so no write
+/// would put them in again): the child gets a flusher of its own now when the queue holds
+/// any, else at its first `schedule` (a child that only execs starts no thread).
+pub(super) fn after_fork_in_child() {
+    // SAFETY: see `HeldAcrossFork`.
+    let Some(mut queue) = (unsafe { (*HELD_ACROSS_FORK.0.get()).take() }) else {
+        return;
+    };
+    queue.started = false;
+    if let Some(handle) = queue.in_flight.take() {
+        // Taken out of the queue by the parent's flusher, maybe not flushed yet: due now,
+        // scheduled again (the flusher cleared that before flushing).
+        if let Some(owner) = handle.upgrade() {
+            owner.flush_state().scheduled.store(true, Ordering::Release);
+            queue.push(Instant::now(), handle);
+        }
+    }
+    if !queue.due.is_empty() {
+        // Best effort (no caller to tell): the next schedule or EVERY_MILLIS open tries again.
+        let _ = start_flusher_of(&mut queue);
+    }
+}
+
 /// Puts the handle of `state` in the flusher's queue, due one period from now, unless it is
 /// there already. A no-op for every other policy. Called on the clean-to-written transitions only.
 fn schedule(state: &FlushState) {
@@ -276,12 +334,21 @@ fn schedule(state: &FlushState) {
     }
     let due = Instant::now() + Duration::from_millis(millis.max(1));
     let mut queue = lock_queue();
-    let ticket = queue.next_ticket;
-    queue.next_ticket += 1;
-    queue.handles.insert(ticket, state.owner.clone());
-    queue.due.push(Reverse((due, ticket)));
+    queue.push(due, state.owner.clone());
+    // Running since the first EVERY_MILLIS open, but not in the child of a fork (which gets
+    // one here, when it first needs one). Best effort: a later schedule tries again.
+    let _ = start_flusher_of(&mut queue);
     drop(queue);
     FLUSHER.wake.notify_one();
+}
+
+impl FlusherQueue {
+    fn push(&mut self, due: Instant, handle: Weak<dyn Flushable>) {
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        self.handles.insert(ticket, handle);
+        self.due.push(Reverse((due, ticket)));
+    }
 }
 
 fn run_flusher() {
@@ -305,6 +372,7 @@ fn run_flusher() {
         }
         queue.due.pop();
         let handle = queue.handles.remove(&ticket);
+        queue.in_flight.clone_from(&handle);
         drop(queue);
         if let Some(owner) = handle.and_then(|weak| weak.upgrade()) {
             let state = owner.flush_state();
@@ -319,5 +387,63 @@ fn run_flusher() {
             }
         }
         queue = lock_queue();
+        queue.in_flight = None;
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Weak};
+
+    use super::{lock_queue, FlushPolicy, FlushState, Flushable};
+    use crate::core::error::Result;
+
+    /// Runs `body` with the flusher's queue locked.
+    pub(in super::super) fn with_queue_locked(body: impl FnOnce()) {
+        let _queue = lock_queue();
+        body();
+    }
+
+    /// A handle that counts its flushes.
+    pub(in super::super) struct Counted {
+        state: FlushState,
+        pub(in super::super) flushes: AtomicUsize,
+    }
+
+    impl Flushable for Counted {
+        fn flush(&self) -> Result<()> {
+            self.flushes.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+
+        fn flush_state(&self) -> &FlushState {
+            &self.state
+        }
+
+        fn was_written(&self) -> bool {
+            true
+        }
+    }
+
+    /// A written EVERY_MILLIS handle, as the flusher holds it while flushing it: taken out of
+    /// the queue (`in_flight`), not scheduled. `in_flight(None)` ends that.
+    pub(in super::super) fn in_flight(handle: Option<&Arc<Counted>>) {
+        lock_queue().in_flight = handle.map(|handle| {
+            let weak: Weak<dyn Flushable> = Arc::downgrade(handle) as Weak<dyn Flushable>;
+            weak
+        });
+    }
+
+    pub(in super::super) fn counted() -> Arc<Counted> {
+        Arc::new_cyclic(|owner: &Weak<Counted>| Counted {
+            state: FlushState::new(
+                FlushPolicy::EveryMillis(1000),
+                true,
+                false,
+                owner.clone() as Weak<dyn Flushable>,
+            ),
+            flushes: AtomicUsize::new(0),
+        })
     }
 }

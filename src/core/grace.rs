@@ -353,6 +353,11 @@ mod slot {
         calls, clear, clear_word, fast, get, own_word, set, store_word,
     };
 
+    /// After a fork, in the child: forgets the slots of the threads that did not come along
+    /// (only `by_thread_pointer` keeps them outside their threads' own storage).
+    #[cfg(not(mapfile_grace_slot = "thread_pointer"))]
+    pub(super) fn forget_other_threads() {}
+
     #[cfg(mapfile_grace_slot = "thread_pointer")]
     mod by_thread_pointer {
         use super::Mark;
@@ -472,14 +477,30 @@ mod slot {
         /// Gives this thread's slot back (thread exit).
         pub(in super::super) fn clear() {
             if let Some(slot) = held(thread_pointer()) {
-                slot.mark.store(ptr::null_mut(), Ordering::Relaxed);
-                slot.thread.store(0, Ordering::Release);
+                give_back(slot);
+            }
+        }
+
+        fn give_back(slot: &Slot) {
+            slot.mark.store(ptr::null_mut(), Ordering::Relaxed);
+            slot.thread.store(0, Ordering::Release);
+        }
+
+        /// Gives back every slot but this thread's (in the child of a fork: a thread created
+        /// there may get the thread pointer of one that did not come along).
+        pub(in super::super) fn forget_other_threads() {
+            let own = thread_pointer();
+            for slot in &TABLE {
+                let owner = slot.thread.load(Ordering::Relaxed);
+                if owner != 0 && owner != own {
+                    give_back(slot);
+                }
             }
         }
     }
 
     #[cfg(mapfile_grace_slot = "thread_pointer")]
-    pub(super) use by_thread_pointer::{clear, get, get_home, set};
+    pub(super) use by_thread_pointer::{clear, forget_other_threads, get, get_home, set};
 
     /// The fast path's mark where the count lives in the mark: this thread's, with one fast
     /// call counted off (None: `word` has a flag of `decline`, no mark in its home slot, or
@@ -782,6 +803,38 @@ fn own_mark() -> *const Mark {
     found
 }
 
+/// In the child of a fork, before anything else runs there: only the forking thread lives on.
+/// Every other thread's mark would say forever what that thread was doing when the process
+/// forked (a guarded call under way would keep every grace wait in the child spinning), and
+/// waiters counted on a mark would keep `slot::clear` waiting: each other mark is handed back
+/// with its words cleared, the counts of waiters and unmarked readers start again from this
+/// thread's own share. (Atomics only: no lock, no allocation.)
+pub fn after_fork_in_child() {
+    let own = slot::get();
+    for slot in &TABLE {
+        let mark = slot.load(Ordering::Acquire);
+        if mark.is_null() {
+            break; // slots fill in order and are never emptied
+        }
+        // SAFETY: published marks are never freed.
+        let mark = unsafe { &*mark };
+        // No waiter lives on (this thread is inside fork, not inside `wait_for_readers`).
+        #[cfg(mapfile_grace_slot = "initial_exec_tls")]
+        mark.fast_word_readers.store(0, Ordering::SeqCst);
+        if ptr::eq(mark, own) {
+            continue;
+        }
+        mark.word.store(0, Ordering::SeqCst);
+        // Its owner's TLS block belongs to a thread that no longer runs.
+        #[cfg(mapfile_grace_slot = "initial_exec_tls")]
+        mark.fast_word.store(ptr::null_mut(), Ordering::SeqCst);
+        mark.owned.store(false, Ordering::Release);
+    }
+    slot::forget_other_threads();
+    let own_unmarked = UNMARKED.with(|cell| cell.get() != 0);
+    UNMARKED_READERS.store(usize::from(own_unmarked), Ordering::SeqCst);
+}
+
 /// Registers the process for expedited membarrier once; without it, both sides use fences.
 fn choose_barrier() {
     if BARRIER.load(Ordering::Acquire) != BARRIER_UNKNOWN {
@@ -904,8 +957,6 @@ mod tests {
     }
 
     /// The writer waits for a reader that started from an older view, and not for one that
-    /// started from the new view.
-    /// The writer waits for a reader that started from an older view, and not for one that
     /// started from the new view: a full-path reader (`read`) or a fast-path one (`enter`).
     fn writer_waits_only_for_readers_of_older_views_in(fast: bool, mapping: usize) {
         // The view word after `n` publishes of mapping `id`.
@@ -957,6 +1008,101 @@ mod tests {
         writer.join().unwrap();
         assert!(waited.load(Ordering::SeqCst));
         reader.join().unwrap();
+    }
+
+    /// In the child of a fork, only the forking thread lives on: what the other threads were
+    /// doing at that instant (guarded calls on the full and the fast path, an unmarked call, a
+    /// waiter reading a fast word) is not waited for there, and a thread the child creates
+    /// gets a mark and gives it back.
+    #[test]
+    fn a_child_waits_for_no_call_of_a_thread_that_did_not_come_along() {
+        const MAPPING: usize = 0x4000;
+        let view = |n: u64| first_sequence(MAPPING, 0) + (n << SEQUENCE_FLAG_BITS);
+        let (inside, release) = (
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let readers: Vec<_> = [false, true]
+            .into_iter()
+            .map(|fast| {
+                let (inside, release) = (inside.clone(), release.clone());
+                std::thread::spawn(move || {
+                    let mut reading = Some(read(view(1)));
+                    let entered = fast.then(|| {
+                        drop(reading.take());
+                        enter(view(1), SEQUENCE_SLOW).expect("the fast path declined")
+                    });
+                    inside.fetch_add(1, Ordering::SeqCst);
+                    while !release.load(Ordering::SeqCst) {
+                        std::thread::yield_now();
+                    }
+                    if let Some(entered) = entered {
+                        leave(entered);
+                    }
+                    drop(reading);
+                })
+            })
+            .collect();
+        while inside.load(Ordering::SeqCst) != 2 {
+            std::thread::yield_now();
+        }
+        // A call of a thread without a mark, and a waiter looking at every mark's fast word.
+        UNMARKED_READERS.fetch_add(1, Ordering::SeqCst);
+        #[cfg(mapfile_grace_slot = "initial_exec_tls")]
+        let marks: Vec<&Mark> = TABLE
+            .iter()
+            .map(|mark| mark.load(Ordering::Acquire))
+            .take_while(|mark| !mark.is_null())
+            // SAFETY: published marks are never freed.
+            .map(|mark| unsafe { &*mark })
+            .collect();
+        #[cfg(mapfile_grace_slot = "initial_exec_tls")]
+        for mark in &marks {
+            mark.fast_word_readers.fetch_add(1, Ordering::SeqCst);
+        }
+        // SAFETY: the child only uses this module (atomics, its own thread) and leaves with
+        // _exit.
+        let child = unsafe { libc::fork() };
+        if child == 0 {
+            // SAFETY: alarm takes no pointer (a child that waits forever dies of SIGALRM).
+            unsafe { libc::alarm(5) };
+            // What fork.rs's child handler runs (again, when another test registered it).
+            after_fork_in_child();
+            // Not a pause another test may have asked of the parent's waiters.
+            #[cfg(mapfile_grace_slot = "initial_exec_tls")]
+            PAUSE_AT.store(0, Ordering::SeqCst);
+            wait_for_readers(view(2));
+            // (It may get the thread pointer of one that did not come along: glibc reuses their
+            // stacks. Its mark must be its own all the same.)
+            let thread = std::thread::spawn(move || {
+                let reading = read(view(2));
+                assert!(
+                    reading.mark.is_null()
+                        // SAFETY: marks are never freed.
+                        || unsafe { &*reading.mark }.owned.load(Ordering::SeqCst)
+                );
+            });
+            let ok = thread.join().is_ok();
+            // SAFETY: _exit takes no pointer.
+            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
+        }
+        assert!(child > 0, "fork failed");
+        let mut status = 0;
+        // SAFETY: a local status word.
+        unsafe { libc::waitpid(child, &mut status, 0) };
+        UNMARKED_READERS.fetch_sub(1, Ordering::SeqCst);
+        #[cfg(mapfile_grace_slot = "initial_exec_tls")]
+        for mark in &marks {
+            mark.fast_word_readers.fetch_sub(1, Ordering::SeqCst);
+        }
+        release.store(true, Ordering::SeqCst);
+        for reader in readers {
+            reader.join().unwrap();
+        }
+        assert!(
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            "the child waited for a call that was not its own (wait status {status:#x})"
+        );
     }
 
     #[test]

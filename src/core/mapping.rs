@@ -131,6 +131,7 @@ impl Mapping {
         // by `map` once the file is known: a sealed one has a route without a handler). Asked
         // here before a file is created, so that a refusal leaves nothing behind.
         super::guard::prepare();
+        super::fork::prepare();
         if options.disposition != Disposition::OpenExisting {
             guarded::route(options)?;
         }

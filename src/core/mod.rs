@@ -7,6 +7,7 @@ pub mod error;
 mod fallback;
 mod file;
 mod flush;
+mod fork;
 pub mod grace;
 pub mod guard;
 mod guarded;

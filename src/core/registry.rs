@@ -240,6 +240,13 @@ impl Drop for Registration {
     }
 }
 
+/// In the child of a fork: the handlers that other threads were running never finish there
+/// (only the forking thread came along), so none is counted (or `Registration`'s drop would
+/// wait for them forever).
+pub(super) fn after_fork_in_child() {
+    REGISTRY.in_handler.store(0, Ordering::SeqCst);
+}
+
 /// Test hook: how many slots are in use (for the leak tests of the registry).
 pub fn registered_count() -> usize {
     let high_water = REGISTRY.high_water.load(Ordering::SeqCst);

@@ -118,6 +118,35 @@ static inline int child_ok(void (*scenario)(void)) {
     return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+/* Runs scenario(argument) in a forked child that dies of SIGALRM after `seconds` (a hung child
+ * ends too) and returns its wait status. */
+static inline int run_in_child(void (*scenario)(const void *), const void *argument, unsigned seconds) {
+    fflush(stdout);
+    fflush(stderr);
+    pid_t child = fork();
+    if (child == 0) {
+        alarm(seconds);
+        scenario(argument);
+        _exit(0);
+    }
+    int status = 0;
+    waitpid(child, &status, 0);
+    return status;
+}
+
+/* Options that create a new file of `size` bytes, READ_WRITE, flushed every `millis` ms by the
+ * library's flusher thread (MAPFILE_FLUSH_EVERY_MILLIS). */
+static inline mapfile_options every_millis_options(uint64_t size, uint64_t millis) {
+    mapfile_options options;
+    mapfile_options_init(&options);
+    options.mode = MAPFILE_MODE_READ_WRITE;
+    options.create = MAPFILE_CREATE_NEW;
+    options.create_size = size;
+    options.flush_policy = MAPFILE_FLUSH_EVERY_MILLIS;
+    options.flush_every = millis;
+    return options;
+}
+
 /* A path inside the scratch directory. Rotates over 8 buffers so a few can be alive at once. */
 static inline const char *scratch_path(const char *name) {
     static char buffers[8][4096];

@@ -22,20 +22,6 @@ enum { PAGE = 4096, PAGES = 16, SIZE = PAGES * PAGE };
 
 /* Runs `scenario` in a child; returns the raw wait status. A child that hangs is killed after
  * `seconds` (and then shows as killed by SIGKILL). */
-static int run_in_child(void (*scenario)(const void *), const void *argument, unsigned seconds) {
-    fflush(stdout);
-    fflush(stderr);
-    pid_t child = fork();
-    if (child == 0) {
-        alarm(seconds);
-        scenario(argument);
-        _exit(0);
-    }
-    int status = 0;
-    waitpid(child, &status, 0);
-    return status;
-}
-
 static int exited_cleanly(int status) {
     if (WIFSIGNALED(status)) fprintf(stderr, "  child died by signal %d\n", WTERMSIG(status));
     if (WIFEXITED(status) && WEXITSTATUS(status) != 0) fprintf(stderr, "  child exited %d\n", WEXITSTATUS(status));
