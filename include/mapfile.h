@@ -22,6 +22,9 @@
  *  - Signal handlers: no function is async-signal-safe unless it says so (mapfile_sigbus_handle
  *    is). A call from a handler that interrupted a call of the same thread may break the
  *    interrupted call's guarantees (its grace period, its error message).
+ *  - Cancellation: no function is a cancellation point; each holds pthread_cancel off while it
+ *    runs (the thread ends at its next cancellation point after the call; one waiting in
+ *    mapfile_atomic_u32_wait may not be woken for it: wake it, or wait with a timeout).
  *  - fork: a child may go on using the handles it inherits, even if other threads were inside
  *    library calls at the fork; not a handle another thread was resizing, refreshing or closing
  *    at that instant (its lock stays held in the child).

@@ -227,6 +227,15 @@ impl Mapping {
         self.flush.policy()
     }
 
+    /// Whether a guarded access (read, write, find, count, prefault, atomics) on this handle
+    /// may make a system call that is a POSIX cancellation point: pread/pwrite (no mapping
+    /// route: MAPFILE_SIGBUS_OFF) or a flush its policy asks for after a write. Otherwise the
+    /// accesses make none (ffi/boundary.rs `on_access` holds cancellation off only then).
+    pub fn access_makes_system_calls(&self) -> bool {
+        self.flush.policy() != FlushPolicy::Manual
+            || !matches!(guarded::route(&self.options), Ok(guarded::Route::Memory))
+    }
+
     /// Marks the mapping unusable after a caught panic.
     pub fn poison(&self) {
         self.poisoned.store(true, Ordering::SeqCst);

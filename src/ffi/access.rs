@@ -2,7 +2,9 @@
 
 use std::ffi::{c_char, c_void};
 
-use super::boundary::{fast_export, non_null, on, this_function, value_of, FunctionName};
+use super::boundary::{
+    fast_export, non_null, on, on_access, this_function, value_of, FunctionName, SystemCalls,
+};
 use super::status::{mapfile_status, MAPFILE_OK};
 use super::types::mapfile_t;
 use crate::core::{check_range, Error, Mapping};
@@ -15,7 +17,9 @@ use crate::core::{check_range, Error, Mapping};
 /// @ingroup access
 #[no_mangle]
 pub extern "C" fn mapfile_len(m: *const mapfile_t) -> u64 {
-    value_of(this_function!(), m, 0, |mapping| mapping.len())
+    value_of(this_function!(), m, 0, SystemCalls::None, |mapping| {
+        mapping.len()
+    })
 }
 
 /// Zero-copy access: `*out` receives a pointer to byte `offset` of the window, valid for `len`
@@ -188,7 +192,7 @@ pub extern "C" fn mapfile_read(
         // SAFETY: as below.
         |mapping| (!dst.is_null() && unsafe { mapping.read_fast(offset, dst.cast(), len) })
             .then_some(MAPFILE_OK),
-        on(this_function!(), m, |mapping| {
+        on_access(this_function!(), m, |mapping| {
             non_null(dst, "dst")?;
             // SAFETY: the caller provides `len` writable bytes at dst (the core checks the range
             // before it builds anything from it).
@@ -223,7 +227,7 @@ pub extern "C" fn mapfile_write(
         // SAFETY: as below.
         |mapping| (!src.is_null() && unsafe { mapping.write_fast(offset, src.cast(), len) })
             .then_some(MAPFILE_OK),
-        on(this_function!(), m, |mapping| {
+        on_access(this_function!(), m, |mapping| {
             non_null(src, "src")?;
             // SAFETY: the caller provides `len` readable bytes at src (checked as in
             // mapfile_read).
@@ -315,7 +319,7 @@ fn search(
     room: impl FnOnce(u64) -> crate::core::Result<u64>,
     run: impl FnOnce(&Mapping, &[u8]) -> crate::core::Result<Option<u64>>,
 ) -> mapfile_status {
-    on(function, m, |mapping| {
+    on_access(function, m, |mapping| {
         non_null(needle, "needle")?;
         non_null(out_pos, "out_pos")?;
         let found = if needle_len as u64 > room(mapping.len())? {
@@ -352,7 +356,7 @@ pub extern "C" fn mapfile_count_byte(
     byte: u8,
     out_count: *mut u64,
 ) -> mapfile_status {
-    on(this_function!(), m, |mapping| {
+    on_access(this_function!(), m, |mapping| {
         non_null(out_count, "out_count")?;
         let count = mapping.count_byte(offset, len, byte)?;
         // SAFETY: non-null out pointer from the caller.

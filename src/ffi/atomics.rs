@@ -1,6 +1,6 @@
 //! Atomics on the mapped bytes: load, store, fetch-add, compare-exchange, at 8 and 4 bytes.
 
-use super::boundary::{fast_export, non_null, on, this_function, FunctionName};
+use super::boundary::{fast_export, non_null, on_access, this_function, FunctionName};
 use super::status::{mapfile_status, report, Failure, MAPFILE_OK};
 use super::types::mapfile_t;
 use crate::core::{AtomicOp, AtomicWord, Mapping};
@@ -56,7 +56,7 @@ fn atomic_full<T: AtomicWord>(
     out: *mut T,
     required: Option<&'static str>,
 ) -> mapfile_status {
-    on(function, m, |mapping| {
+    on_access(function, m, |mapping| {
         if let Some(name) = required {
             non_null(out, name)?;
         }
@@ -300,7 +300,7 @@ pub extern "C" fn mapfile_atomic_u32_wait(
     expected: u32,
     timeout_ns: u64,
 ) -> mapfile_status {
-    on(this_function!(), m, |mapping| {
+    on_access(this_function!(), m, |mapping| {
         Ok(mapping.atomic_u32_wait(offset, expected, timeout_ns)?)
     })
 }
@@ -323,7 +323,7 @@ pub extern "C" fn mapfile_atomic_u32_wake(
     count: u32,
     out_woken: *mut u32,
 ) -> mapfile_status {
-    on(this_function!(), m, |mapping| {
+    on_access(this_function!(), m, |mapping| {
         let woken = mapping.atomic_u32_wake(offset, count)?;
         if !out_woken.is_null() {
             // SAFETY: non-null out pointer from the caller.

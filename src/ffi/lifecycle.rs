@@ -3,7 +3,7 @@
 use std::ffi::{c_char, c_int, CStr};
 use std::sync::Arc;
 
-use super::boundary::{boundary, non_null, this_function, value_of, FunctionName};
+use super::boundary::{boundary, non_null, this_function, value_of, FunctionName, SystemCalls};
 use super::convert::{flags_from_c, mode_from_c, options_from_c, path_from_c};
 use super::handle::{into_handle, take};
 use super::status::{mapfile_status, Failure};
@@ -301,7 +301,7 @@ pub extern "C" fn mapfile_open_memfd(
 /// @ingroup lifecycle
 #[no_mangle]
 pub extern "C" fn mapfile_huge_pages(m: *const mapfile_t) -> c_int {
-    value_of(this_function!(), m, 0, |mapping| {
+    value_of(this_function!(), m, 0, SystemCalls::Some, |mapping| {
         c_int::from(mapping.huge_pages())
     })
 }
@@ -315,7 +315,9 @@ pub extern "C" fn mapfile_huge_pages(m: *const mapfile_t) -> c_int {
 /// @ingroup lifecycle
 #[no_mangle]
 pub extern "C" fn mapfile_fd(m: *const mapfile_t) -> c_int {
-    value_of(this_function!(), m, -1, |mapping| mapping.fd())
+    value_of(this_function!(), m, -1, SystemCalls::None, |mapping| {
+        mapping.fd()
+    })
 }
 
 /// Unmaps and closes. A READ_WRITE mapping that was written (or that handed out a writable pointer)

@@ -2,7 +2,7 @@
 
 use std::ffi::c_int;
 
-use super::boundary::{non_null, on, this_function, value_of};
+use super::boundary::{non_null, on, this_function, value_of, SystemCalls};
 use super::status::mapfile_status;
 use super::types::{
     mapfile_t, MAPFILE_CHANGE_GREW, MAPFILE_CHANGE_MODIFIED, MAPFILE_CHANGE_REPLACED,
@@ -77,9 +77,13 @@ pub extern "C" fn mapfile_refresh(m: *mut mapfile_t) -> mapfile_status {
 /// @ingroup size
 #[no_mangle]
 pub extern "C" fn mapfile_lost_from(m: *const mapfile_t) -> u64 {
-    value_of(this_function!(), m, MAPFILE_NPOS, |mapping| {
-        mapping.lost_from().unwrap_or(MAPFILE_NPOS)
-    })
+    value_of(
+        this_function!(),
+        m,
+        MAPFILE_NPOS,
+        SystemCalls::None,
+        |mapping| mapping.lost_from().unwrap_or(MAPFILE_NPOS),
+    )
 }
 
 /// A descriptor for the program's poll/epoll/select loop that becomes readable when the file

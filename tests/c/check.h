@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -134,17 +135,31 @@ static inline int run_in_child(void (*scenario)(const void *), const void *argum
     return status;
 }
 
-/* Options that create a new file of `size` bytes, READ_WRITE, flushed every `millis` ms by the
- * library's flusher thread (MAPFILE_FLUSH_EVERY_MILLIS). */
-static inline mapfile_options every_millis_options(uint64_t size, uint64_t millis) {
+/* Options that create a new file of `size` bytes, READ_WRITE, with flush policy `policy`
+ * (MAPFILE_FLUSH_*) and its `every` (ms, bytes or writes). */
+static inline mapfile_options flushing_options(uint64_t size, uint32_t policy, uint64_t every) {
     mapfile_options options;
     mapfile_options_init(&options);
     options.mode = MAPFILE_MODE_READ_WRITE;
     options.create = MAPFILE_CREATE_NEW;
     options.create_size = size;
-    options.flush_policy = MAPFILE_FLUSH_EVERY_MILLIS;
-    options.flush_every = millis;
+    options.flush_policy = policy;
+    options.flush_every = every;
     return options;
+}
+
+/* For scenarios of pthread_cancel during library calls (run them in a child: a cancellation
+ * acted on inside the library would abort the process): `rounds` times, starts
+ * worker(argument), cancels it a few ms later and expects it to end cancelled. */
+static inline void cancel_rounds(void *(*worker)(void *), void *argument, int rounds) {
+    for (int round = 0; round < rounds; round++) {
+        pthread_t thread;
+        EXPECT(pthread_create(&thread, NULL, worker, argument) == 0);
+        usleep(2000 + 1000 * (useconds_t)round);
+        EXPECT(pthread_cancel(thread) == 0);
+        void *result = NULL;
+        EXPECT(pthread_join(thread, &result) == 0 && result == PTHREAD_CANCELED);
+    }
 }
 
 /* A path inside the scratch directory. Rotates over 8 buffers so a few can be alive at once. */

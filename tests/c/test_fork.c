@@ -104,7 +104,7 @@ static void flushed_by_the_child(const void *argument) {
  * queues it again); else the handle is clean at the fork and the child writes. */
 static void flushed_in_child(const void *argument) {
     int dirty_at_fork = *(const int *)argument;
-    mapfile_options options = every_millis_options(4096, 10);
+    mapfile_options options = flushing_options(4096, MAPFILE_FLUSH_EVERY_MILLIS, 10);
     mapfile_t *m = NULL;
     EXPECT(mapfile_open_with(scratch_path(dirty_at_fork ? "every-millis-dirty" : "every-millis-clean"), &options,
                              &m) == MAPFILE_OK);

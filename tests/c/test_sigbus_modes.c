@@ -95,6 +95,36 @@ static void off_scenario(void) {
     EXPECT(mapfile_sigbus_mode(MAPFILE_SIGBUS_OFF) == MAPFILE_OK);
 }
 
+/* MAPFILE_SIGBUS_OFF: guarded reads use pread, a cancellation point. A thread cancelled while it
+ * reads ends at its next cancellation point outside the library (inside, the unwind through the
+ * library's Rust frames would abort the process). */
+static mapfile_t *pread_handle;
+
+static uint8_t pread_bytes[64]; /* not on the worker's stack: see test_threads.c's workers */
+
+static void *pread_worker(void *argument) {
+    (void)argument;
+    for (;;) {
+        mapfile_read(pread_handle, 100, pread_bytes, sizeof pread_bytes);
+        pthread_testcancel();
+    }
+    return NULL;
+}
+
+static void off_cancel_scenario(void) {
+    EXPECT(mapfile_sigbus_mode(MAPFILE_SIGBUS_OFF) == MAPFILE_OK);
+    EXPECT(write_pattern_file(scratch_path("off-cancel"), SIZE) == 0);
+    EXPECT(mapfile_open(scratch_path("off-cancel"), MAPFILE_MODE_READ_ONLY, &pread_handle) == MAPFILE_OK);
+    cancel_rounds(pread_worker, NULL, 10);
+    uint8_t byte = 0;
+    EXPECT(mapfile_read(pread_handle, 100, &byte, 1) == MAPFILE_OK && byte == pattern_byte(100));
+    EXPECT(mapfile_close(pread_handle) == MAPFILE_OK);
+}
+
+TEST(sigbus_off_reads_cancelled_threads_end_cleanly) {
+    CHECK(child_ok(off_cancel_scenario));
+}
+
 TEST(sigbus_off_mode_guards_with_pread_and_installs_nothing) {
     CHECK(child_ok(off_scenario));
 }
@@ -195,6 +225,7 @@ TEST(unknown_sigbus_mode_is_invalid_arg) {
 int main(int argc, char **argv) {
     START(argc, argv);
     RUN(sigbus_off_mode_guards_with_pread_and_installs_nothing);
+    RUN(sigbus_off_reads_cancelled_threads_end_cleanly);
     RUN(sigbus_environment_variable_switches_the_handler_off);
     RUN(host_chains_mode_recovers_through_the_hosts_handler);
     RUN(late_program_handler_that_chains_keeps_the_guard);

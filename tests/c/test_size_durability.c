@@ -325,7 +325,7 @@ TEST(flush_policies_keep_writes_and_one_flusher_serves_every_handle) {
     for (int i = 0; i < HANDLES; i++) {
         char name[32];
         snprintf(name, sizeof name, "millis-%d", i);
-        mapfile_options options = every_millis_options(4096, 1);
+        mapfile_options options = flushing_options(4096, MAPFILE_FLUSH_EVERY_MILLIS, 1);
         handles[i] = NULL;
         CHECK_OK(mapfile_open_with(scratch_path(name), &options, &handles[i]));
         if (handles[i] != NULL && i % 2 == 0) CHECK_OK(mapfile_write(handles[i], 0, "x", 1));

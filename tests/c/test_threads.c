@@ -185,11 +185,68 @@ TEST(guarded_calls_work_in_pthread_key_destructors) {
     CHECK_STATUS(mapfile_close(destructor_handle), MAPFILE_OK);
 }
 
+/* A thread cancelled (pthread_cancel, deferred) while it makes library calls that reach
+ * cancellation points inside (msync, open, close, fdatasync; a write whose flush policy flushes):
+ * the cancellation is acted on at its next cancellation point outside the library, the thread
+ * ends cleanly, and the handles work on (nothing it held stays held). Acted on inside, it would
+ * unwind through the library's Rust frames, which aborts the process: the scenario runs in a
+ * child. (test_sigbus_modes.c does the same for reads through pread.) */
+static mapfile_t *cancelled_handle, *flushing_handle;
+
+/* The workers keep no array or address-taken local on their stack (one runs at a time): a
+ * cancelled thread's unwind leaves such a frame's AddressSanitizer redzones poisoned, and ASan's
+ * own thread teardown then reports a false stack-buffer-underflow (a plain C program shows it). */
+static char worker_bytes[64];
+static mapfile_t *worker_other;
+
+static void *flushing_worker(void *argument) {
+    (void)argument;
+    for (;;) {
+        mapfile_write(cancelled_handle, 4096, worker_bytes, sizeof worker_bytes);
+        mapfile_flush(cancelled_handle);
+        if (mapfile_open(scratch_path("cancel-other"), MAPFILE_MODE_READ_ONLY, &worker_other) == MAPFILE_OK)
+            mapfile_close(worker_other);
+        pthread_testcancel();
+    }
+    return NULL;
+}
+
+static void *policy_worker(void *argument) {
+    (void)argument;
+    for (;;) {
+        mapfile_write(flushing_handle, 0, worker_bytes, sizeof worker_bytes); /* flushes: EVERY_WRITES(1) */
+        pthread_testcancel();
+    }
+    return NULL;
+}
+
+static void cancel_scenario(const void *argument) {
+    (void)argument;
+    EXPECT(write_pattern_file(scratch_path("cancel-other"), 4096) == 0);
+    EXPECT(mapfile_create(scratch_path("cancel"), 1 << 16, &cancelled_handle) == MAPFILE_OK);
+    mapfile_options options = flushing_options(4096, MAPFILE_FLUSH_EVERY_WRITES, 1);
+    EXPECT(mapfile_open_with(scratch_path("cancel-policy"), &options, &flushing_handle) == MAPFILE_OK);
+    cancel_rounds(flushing_worker, NULL, 10);
+    cancel_rounds(policy_worker, NULL, 10);
+    EXPECT(mapfile_resize(cancelled_handle, 8192) == MAPFILE_OK); /* no call of theirs is waited for */
+    EXPECT(mapfile_write(cancelled_handle, 0, "after", 5) == MAPFILE_OK);
+    EXPECT(mapfile_flush(cancelled_handle) == MAPFILE_OK);
+    EXPECT(mapfile_close(cancelled_handle) == MAPFILE_OK);
+    EXPECT(mapfile_close(flushing_handle) == MAPFILE_OK);
+}
+
+TEST(a_thread_cancelled_during_library_calls_ends_cleanly) {
+    int status = run_in_child(cancel_scenario, NULL, 60);
+    if (WIFSIGNALED(status)) fprintf(stderr, "  child died by signal %d\n", WTERMSIG(status));
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 int main(int argc, char **argv) {
     START(argc, argv);
     RUN(all_calls_but_close_are_safe_on_one_handle_from_many_threads);
     RUN(resize_concurrent_with_readers_is_safe);
     RUN(error_detail_is_per_thread);
     RUN(guarded_calls_work_in_pthread_key_destructors);
+    RUN(a_thread_cancelled_during_library_calls_ends_cleanly);
     FINISH();
 }
