@@ -31,6 +31,11 @@ pub(super) struct MappedFile {
     file: File,
     origin: Origin,
     identity: (u64, u64),
+    /// The identity of what `file` itself is open on (the copy's for a snapshot): `size`, the
+    /// fstat before every resize, refresh, check and pread/pwrite write, refuses a descriptor
+    /// that names anything else now (closed behind the library's back and its number reused),
+    /// so that a resize never cuts an unrelated file.
+    descriptor_identity: (u64, u64),
     /// Had no name at open (nlink 0: a memfd, an unlinked file): only such a file can carry
     /// seals, so only its seals are ever asked for.
     unnamed: bool,
@@ -161,6 +166,7 @@ impl MappedFile {
             file,
             origin,
             identity: (0, 0),
+            descriptor_identity: (0, 0),
             unnamed: false,
             sealed: false,
             hugetlb: false,
@@ -176,6 +182,7 @@ impl MappedFile {
             )));
         }
         mapped.identity = (metadata.dev(), metadata.ino());
+        mapped.descriptor_identity = mapped.identity;
         // Only a file with no name (a memfd, an unlinked file) can carry seals: one fcntl for
         // those, none for the files of a directory.
         mapped.unnamed = metadata.nlink() == 0;
@@ -183,6 +190,10 @@ impl MappedFile {
         let mut size = metadata.len();
         if size == 0 && may_have_content {
             if let Some((copy, len)) = mapped.snapshot_if_pseudo(mode)? {
+                let copied = copy
+                    .metadata()
+                    .map_err(|e| Error::os("fstat of the snapshot", e).of(&mapped.describe()))?;
+                mapped.descriptor_identity = (copied.dev(), copied.ino());
                 mapped.file = copy;
                 size = len;
             }
@@ -293,12 +304,17 @@ impl MappedFile {
         }
     }
 
-    /// The file's current size (fstat).
+    /// The file's current size (fstat), after checking that the descriptor still names the
+    /// mapped file (`descriptor_identity`; IO, errno EBADF, if not).
     pub(super) fn size(&self) -> Result<u64> {
-        self.file
+        let metadata = self
+            .file
             .metadata()
-            .map(|m| m.len())
-            .map_err(|e| Error::os("fstat of the mapped file", e))
+            .map_err(|e| Error::os("fstat of the mapped file", e))?;
+        if (metadata.dev(), metadata.ino()) != self.descriptor_identity {
+            return Err(descriptor_replaced(self.file.as_raw_fd(), &self.describe()));
+        }
+        Ok(metadata.len())
     }
 
     /// Grows the file from `current` to `size` bytes with blocks reserved (see `reserve_size`).
@@ -346,6 +362,18 @@ impl MappedFile {
         }
         Ok(())
     }
+}
+
+#[cold]
+fn descriptor_replaced(fd: RawFd, file: &str) -> Error {
+    Error::os(
+        format!(
+            "the handle's descriptor {fd} no longer names {file} (closed behind the library's \
+             back and its number reused: mapfile_fd's descriptor must not be closed); nothing \
+             was done"
+        ),
+        io::Error::from_raw_os_error(libc::EBADF),
+    )
 }
 
 /// A new memfd (close-on-exec, sealable, plus `extra` MFD_* flags).

@@ -308,6 +308,8 @@ pub extern "C" fn mapfile_huge_pages(m: *const mapfile_t) -> c_int {
 
 /// The handle's own descriptor (a duplicate made at open; for mapfile_open_fd not the caller's),
 /// for fstat, fcntl locks, sendfile or SCM_RIGHTS. Do not close it; it is closed by mapfile_close.
+/// (Closed anyway and its number reused for another file, the handle never acts on that file:
+/// mapfile_resize, mapfile_refresh and mapfile_check answer MAPFILE_ERR_IO, errno EBADF.)
 ///
 /// @param[in] m The handle, or NULL.
 /// @return The descriptor; -1 for NULL and for anonymous shared memory.

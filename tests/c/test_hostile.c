@@ -282,6 +282,31 @@ TEST(last_error_message_stays_valid_and_names_the_path) {
     CHECK_OK(mapfile_close(m));
 }
 
+/* A program that closes the handle's descriptor behind its back (a daemon closing every fd, say)
+ * and whose next open reuses the number: the handle must never act on the other file through it.
+ * A resize would otherwise cut that file; it answers IO (errno EBADF) and touches nothing. */
+TEST(a_descriptor_closed_behind_the_handle_never_cuts_another_file) {
+    const char *other = scratch_path("not-the-mapped-file");
+    CHECK(write_pattern_file(other, 3 * 4096) == 0);
+    mapfile_t *m = NULL;
+    CHECK_OK(mapfile_create(scratch_path("mapped"), 3 * 4096, &m));
+    int fd = mapfile_fd(m);
+    int other_fd = open(other, O_RDWR | O_CLOEXEC);
+    CHECK(fd >= 0 && other_fd >= 0);
+    CHECK(dup2(other_fd, fd) == fd); /* the library's number now names the other file */
+    close(other_fd);
+    CHECK_STATUS(mapfile_resize(m, 4096), MAPFILE_ERR_IO);
+    CHECK(errno == EBADF && strstr(mapfile_last_error_message(), "no longer names") != NULL);
+    CHECK_STATUS(mapfile_refresh(m), MAPFILE_ERR_IO);
+    CHECK_STATUS(mapfile_check(m), MAPFILE_ERR_IO);
+    struct stat info;
+    CHECK(stat(other, &info) == 0 && info.st_size == 3 * 4096); /* not cut */
+    uint8_t byte = 1;
+    CHECK_OK(mapfile_read(m, 100, &byte, 1)); /* the mapping itself is still the mapped file's */
+    CHECK(byte == 0);
+    CHECK_OK(mapfile_close(m));
+}
+
 int main(int argc, char **argv) {
     START(argc, argv);
     RUN(size_arithmetic_never_wraps);
@@ -292,5 +317,6 @@ int main(int argc, char **argv) {
     RUN(flusher_thread_failure_is_no_memory_and_silent);
     RUN(open_or_create_follows_a_dangling_symlink_like_o_creat);
     RUN(last_error_message_stays_valid_and_names_the_path);
+    RUN(a_descriptor_closed_behind_the_handle_never_cuts_another_file);
     FINISH();
 }
