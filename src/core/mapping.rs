@@ -331,15 +331,37 @@ impl Mapping {
     /// As `read_into`.
     #[inline(always)]
     pub unsafe fn read_fast(&self, offset: u64, destination: *mut u8, len: usize) -> bool {
-        by_fast_len(len, |len| {
-            let done = self.fast(offset, len as u64, SLOW, 0, |source| {
-                // SAFETY: `source` points at `len` mapped bytes; the caller's buffer holds `len`.
-                unsafe { guarded::copy_bytes(source, destination, len) };
-                Some(())
-            });
-            // Alerted: the bytes may be zeros the handler put in; the full path reads them again.
-            matches!(done, Fast::Done(()))
+        // SAFETY: as this function's.
+        by_fast_len(len, |len| unsafe {
+            self.read_fast_of(offset, destination, len)
         })
+    }
+
+    /// `read_fast` for more than 16 bytes, out of line (the exports try it in their full
+    /// path, before the full call: the copy, libc's memcpy, dwarfs the call; the full path's
+    /// machinery costs about 10 ns more than this); false for 16 bytes or fewer.
+    ///
+    /// # Safety
+    /// As `read_into`.
+    #[inline(never)]
+    pub unsafe fn read_fast_long(&self, offset: u64, destination: *mut u8, len: usize) -> bool {
+        // SAFETY: as this function's.
+        len > FAST_MAX && unsafe { self.read_fast_of(offset, destination, len) }
+    }
+
+    /// The fast read of `len` bytes (`read_fast`, `read_fast_long`).
+    ///
+    /// # Safety
+    /// As `read_into`.
+    #[inline(always)]
+    unsafe fn read_fast_of(&self, offset: u64, destination: *mut u8, len: usize) -> bool {
+        let done = self.fast(offset, len as u64, SLOW, 0, |source| {
+            // SAFETY: `source` points at `len` mapped bytes; the caller's buffer holds `len`.
+            unsafe { guarded::copy_bytes(source, destination, len) };
+            Some(())
+        });
+        // Alerted: the bytes may be zeros the handler put in; the full path reads them again.
+        matches!(done, Fast::Done(()))
     }
 
     /// `write_from` of 1 to 16 bytes on the fast path; false: call `write_from` (which writes
@@ -352,20 +374,41 @@ impl Mapping {
     /// As `write_from`.
     #[inline(always)]
     pub unsafe fn write_fast(&self, offset: u64, source: *const u8, len: usize) -> bool {
-        by_fast_len(len, |len| {
-            let done = self.fast(
-                offset,
-                len as u64,
-                SLOW | FULL_WRITES | CLEAN,
-                CLEAN,
-                |target| {
-                    // SAFETY: `target` points at `len` writable mapped bytes; `source` holds `len`.
-                    unsafe { guarded::copy_bytes(source, target, len) };
-                    Some(())
-                },
-            );
-            matches!(done, Fast::Done(()))
+        // SAFETY: as this function's.
+        by_fast_len(len, |len| unsafe {
+            self.write_fast_of(offset, source, len)
         })
+    }
+
+    /// `write_fast` for more than 16 bytes, out of line (see `read_fast_long`); false for 16
+    /// bytes or fewer.
+    ///
+    /// # Safety
+    /// As `write_from`.
+    #[inline(never)]
+    pub unsafe fn write_fast_long(&self, offset: u64, source: *const u8, len: usize) -> bool {
+        // SAFETY: as this function's.
+        len > FAST_MAX && unsafe { self.write_fast_of(offset, source, len) }
+    }
+
+    /// The fast write of `len` bytes (`write_fast`, `write_fast_long`).
+    ///
+    /// # Safety
+    /// As `write_from`.
+    #[inline(always)]
+    unsafe fn write_fast_of(&self, offset: u64, source: *const u8, len: usize) -> bool {
+        let done = self.fast(
+            offset,
+            len as u64,
+            SLOW | FULL_WRITES | CLEAN,
+            CLEAN,
+            |target| {
+                // SAFETY: `target` points at `len` writable mapped bytes; `source` holds `len`.
+                unsafe { guarded::copy_bytes(source, target, len) };
+                Some(())
+            },
+        );
+        matches!(done, Fast::Done(()))
     }
 
     /// `atomic` on the fast path; None: nothing was done (or a load that the full path may

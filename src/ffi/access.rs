@@ -5,6 +5,7 @@ use std::ffi::{c_char, c_void};
 use super::boundary::{
     fast_export, non_null, on, on_access, this_function, value_of, FunctionName, SystemCalls,
 };
+use super::handle::borrow;
 use super::status::{mapfile_status, MAPFILE_OK};
 use super::types::mapfile_t;
 use crate::core::{check_range, Error, Mapping};
@@ -192,12 +193,21 @@ pub extern "C" fn mapfile_read(
         // SAFETY: as below.
         |mapping| (!dst.is_null() && unsafe { mapping.read_fast(offset, dst.cast(), len) })
             .then_some(MAPFILE_OK),
-        on_access(this_function!(), m, |mapping| {
+        {
+            // Longer than the export's inline fast path takes: the out-of-line one first.
+            // SAFETY: per the C contract, m is NULL or a live handle; as below for dst.
+            let fast = unsafe { borrow(m) }
+                .is_some_and(|mapping| !dst.is_null() && unsafe { mapping.read_fast_long(offset, dst.cast(), len) });
+            if fast {
+                return MAPFILE_OK;
+            }
+            on_access(this_function!(), m, |mapping| {
             non_null(dst, "dst")?;
             // SAFETY: the caller provides `len` writable bytes at dst (the core checks the range
             // before it builds anything from it).
             Ok(unsafe { mapping.read_into(offset, dst.cast(), len) }?)
         })
+        }
     )
 }
 
@@ -227,12 +237,21 @@ pub extern "C" fn mapfile_write(
         // SAFETY: as below.
         |mapping| (!src.is_null() && unsafe { mapping.write_fast(offset, src.cast(), len) })
             .then_some(MAPFILE_OK),
-        on_access(this_function!(), m, |mapping| {
+        {
+            // Longer than the export's inline fast path takes: the out-of-line one first.
+            // SAFETY: per the C contract, m is NULL or a live handle; as below for src.
+            let fast = unsafe { borrow(m) }
+                .is_some_and(|mapping| !src.is_null() && unsafe { mapping.write_fast_long(offset, src.cast(), len) });
+            if fast {
+                return MAPFILE_OK;
+            }
+            on_access(this_function!(), m, |mapping| {
             non_null(src, "src")?;
             // SAFETY: the caller provides `len` readable bytes at src (checked as in
             // mapfile_read).
             Ok(unsafe { mapping.write_from(offset, src.cast(), len) }?)
         })
+        }
     )
 }
 
@@ -381,32 +400,33 @@ mod tests {
     /// mapfile_close and the EVERY_MILLIS flusher would skip bytes no flush made durable.
     #[test]
     fn a_flush_between_a_fast_write_and_its_second_look_leaves_the_handle_dirty() {
-        let (path, m) = created("flush-in-fast-write", 4096);
-        // SAFETY: a live handle until mapfile_close below.
-        let mapping = unsafe { handle::borrow(m) }.unwrap();
-        let written = |m: *mut mapfile_t, at: u64| {
-            assert_eq!(
-                mapfile_write(m, at, b"12345678".as_ptr().cast(), 8),
-                MAPFILE_OK
+        // 8 bytes: the export's inline fast path; 64: the out-of-line one (`write_fast_long`).
+        for len in [8usize, 64] {
+            let (path, m) = created(&format!("flush-in-fast-write-{len}"), 4096);
+            // SAFETY: a live handle until mapfile_close below.
+            let mapping = unsafe { handle::borrow(m) }.unwrap();
+            let bytes = [7u8; 64];
+            let written = |m: *mut mapfile_t, at: u64| {
+                assert_eq!(mapfile_write(m, at, bytes.as_ptr().cast(), len), MAPFILE_OK);
+            };
+            written(m, 0); // the full path (CLEAN at creation)
+            assert!(mapping.was_written());
+            written(m, 64); // dirty: the fast path's first look lets the next write through
+            let address = m as usize;
+            test_hooks::between_access_and_second_look(move || {
+                assert_eq!(mapfile_flush(address as *mut mapfile_t), MAPFILE_OK);
+            });
+            written(m, 128);
+            assert!(
+                !test_hooks::hook_pending(),
+                "the write did not take the fast path"
             );
-        };
-        written(m, 0); // the full path (the thread's first call, and CLEAN at creation)
-        assert!(mapping.was_written());
-        written(m, 8); // dirty: the fast path's first look lets the next write through
-        let address = m as usize;
-        test_hooks::between_access_and_second_look(move || {
-            assert_eq!(mapfile_flush(address as *mut mapfile_t), MAPFILE_OK);
-        });
-        written(m, 16);
-        assert!(
-            !test_hooks::hook_pending(),
-            "the write did not take the fast path"
-        );
-        assert!(
-            mapping.was_written(),
-            "a write that a flush may have missed left the handle clean"
-        );
-        assert_eq!(mapfile_close(m), MAPFILE_OK);
-        std::fs::remove_file(&path).unwrap();
+            assert!(
+                mapping.was_written(),
+                "a write that a flush may have missed left the handle clean ({len} bytes)"
+            );
+            assert_eq!(mapfile_close(m), MAPFILE_OK);
+            std::fs::remove_file(&path).unwrap();
+        }
     }
 }
