@@ -47,30 +47,7 @@ mod tests {
     use std::time::Duration;
 
     use super::{flush, registry};
-
-    /// Forks; the child runs `child` (under a 5 s alarm: a child that hangs dies of SIGALRM)
-    /// and exits 0 when it answers true. Returns the child's wait status.
-    fn in_a_child(child: impl FnOnce() -> bool) -> i32 {
-        // SAFETY: the child runs `child` (which takes no lock another thread may hold, but
-        // the library's own) and leaves with _exit.
-        let pid = unsafe { libc::fork() };
-        if pid == 0 {
-            // SAFETY: alarm and _exit take no pointers.
-            unsafe {
-                libc::alarm(5);
-                libc::_exit(if child() { 0 } else { 1 });
-            }
-        }
-        assert!(pid > 0, "fork failed");
-        let mut status = 0;
-        // SAFETY: a local status word.
-        unsafe { libc::waitpid(pid, &mut status, 0) };
-        status
-    }
-
-    fn exited_cleanly(status: i32) -> bool {
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
-    }
+    use crate::core::test_support::{exited_cleanly, in_a_child};
 
     /// A lock that another thread holds at the instant of a fork stays held forever in the
     /// child. The flusher's queue is taken by the forking thread before the fork (`before`), so

@@ -1060,12 +1060,7 @@ mod tests {
         for mark in &marks {
             mark.fast_word_readers.fetch_add(1, Ordering::SeqCst);
         }
-        // SAFETY: the child only uses this module (atomics, its own thread) and leaves with
-        // _exit.
-        let child = unsafe { libc::fork() };
-        if child == 0 {
-            // SAFETY: alarm takes no pointer (a child that waits forever dies of SIGALRM).
-            unsafe { libc::alarm(5) };
+        let status = crate::core::test_support::in_a_child(|| {
             // What fork.rs's child handler runs (again, when another test registered it).
             after_fork_in_child();
             // Not a pause another test may have asked of the parent's waiters.
@@ -1082,14 +1077,8 @@ mod tests {
                         || unsafe { &*reading.mark }.owned.load(Ordering::SeqCst)
                 );
             });
-            let ok = thread.join().is_ok();
-            // SAFETY: _exit takes no pointer.
-            unsafe { libc::_exit(if ok { 0 } else { 1 }) };
-        }
-        assert!(child > 0, "fork failed");
-        let mut status = 0;
-        // SAFETY: a local status word.
-        unsafe { libc::waitpid(child, &mut status, 0) };
+            thread.join().is_ok()
+        });
         UNMARKED_READERS.fetch_sub(1, Ordering::SeqCst);
         #[cfg(mapfile_grace_slot = "initial_exec_tls")]
         for mark in &marks {
@@ -1100,7 +1089,7 @@ mod tests {
             reader.join().unwrap();
         }
         assert!(
-            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+            crate::core::test_support::exited_cleanly(status),
             "the child waited for a call that was not its own (wait status {status:#x})"
         );
     }

@@ -16,6 +16,8 @@ pub mod mapping;
 pub mod options;
 mod region;
 mod registry;
+#[cfg(test)]
+mod test_support;
 mod thread_key;
 mod view;
 pub mod watch;

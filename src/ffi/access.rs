@@ -5,7 +5,6 @@ use std::ffi::{c_char, c_void};
 use super::boundary::{
     fast_export, non_null, on, on_access, this_function, value_of, FunctionName, SystemCalls,
 };
-use super::handle::borrow;
 use super::status::{mapfile_status, MAPFILE_OK};
 use super::types::mapfile_t;
 use crate::core::{check_range, Error, Mapping};
@@ -193,21 +192,18 @@ pub extern "C" fn mapfile_read(
         // SAFETY: as below.
         |mapping| (!dst.is_null() && unsafe { mapping.read_fast(offset, dst.cast(), len) })
             .then_some(MAPFILE_OK),
-        {
-            // Longer than the export's inline fast path takes: the out-of-line one first.
-            // SAFETY: per the C contract, m is NULL or a live handle; as below for dst.
-            let fast = unsafe { borrow(m) }
-                .is_some_and(|mapping| !dst.is_null() && unsafe { mapping.read_fast_long(offset, dst.cast(), len) });
-            if fast {
-                return MAPFILE_OK;
-            }
-            on_access(this_function!(), m, |mapping| {
+        // Longer than 16 bytes: the out-of-line fast path, in the full path's function.
+        long: |mapping| {
+            // SAFETY: as below.
+            (!dst.is_null() && unsafe { mapping.read_fast_long(offset, dst.cast(), len) })
+                .then_some(MAPFILE_OK)
+        },
+        on_access(this_function!(), m, |mapping| {
             non_null(dst, "dst")?;
             // SAFETY: the caller provides `len` writable bytes at dst (the core checks the range
             // before it builds anything from it).
             Ok(unsafe { mapping.read_into(offset, dst.cast(), len) }?)
         })
-        }
     )
 }
 
@@ -237,21 +233,18 @@ pub extern "C" fn mapfile_write(
         // SAFETY: as below.
         |mapping| (!src.is_null() && unsafe { mapping.write_fast(offset, src.cast(), len) })
             .then_some(MAPFILE_OK),
-        {
-            // Longer than the export's inline fast path takes: the out-of-line one first.
-            // SAFETY: per the C contract, m is NULL or a live handle; as below for src.
-            let fast = unsafe { borrow(m) }
-                .is_some_and(|mapping| !src.is_null() && unsafe { mapping.write_fast_long(offset, src.cast(), len) });
-            if fast {
-                return MAPFILE_OK;
-            }
-            on_access(this_function!(), m, |mapping| {
+        // Longer than 16 bytes: the out-of-line fast path, in the full path's function.
+        long: |mapping| {
+            // SAFETY: as below.
+            (!src.is_null() && unsafe { mapping.write_fast_long(offset, src.cast(), len) })
+                .then_some(MAPFILE_OK)
+        },
+        on_access(this_function!(), m, |mapping| {
             non_null(src, "src")?;
             // SAFETY: the caller provides `len` readable bytes at src (checked as in
             // mapfile_read).
             Ok(unsafe { mapping.write_from(offset, src.cast(), len) }?)
         })
-        }
     )
 }
 

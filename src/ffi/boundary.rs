@@ -180,20 +180,40 @@ pub fn non_null<T>(pointer: *const T, name: &'static str) -> Result<(), Failure>
 /// The body of an export with a fast path (see `Mapping::fast`), given the export's arguments
 /// (the handle first), `fast`: `|mapping| -> Option<mapfile_status>` (Some: the whole call is
 /// done; it cannot panic, and the poison flag, like every other reason to stop, makes it
-/// answer None), and `full`: the call done the long way, through `on`. `full` becomes a nested
-/// `#[cold] extern "C" fn full` of the export's own arguments, reached by a jump, so the
-/// export's frame holds only the fast path (`this_function!()` in it names the export).
+/// answer None), optionally `long: ...`, a second fast attempt of the same form made out of
+/// line (reads and writes of more than 16 bytes), and `full`: the call done the long way,
+/// through `on`. `full` becomes a nested `#[cold] extern "C" fn full` of the export's own
+/// arguments, reached by a jump, so the export's frame holds only the fast path
+/// (`this_function!()` in it names the export).
 macro_rules! fast_export {
-    (($m:ident: $handle:ty $(, $argument:ident: $type:ty)*), $fast:expr, $full:expr) => {{
+    (($m:ident: $handle:ty $(, $argument:ident: $type:ty)*), $fast:expr, $full:expr) => {
+        $crate::ffi::boundary::fast_export!(
+            ($m: $handle $(, $argument: $type)*), $fast, long: |_| None, $full
+        )
+    };
+    (($m:ident: $handle:ty $(, $argument:ident: $type:ty)*), $fast:expr, long: $long:expr, $full:expr) => {{
         #[cold]
         #[inline(never)]
         extern "C" fn full($m: $handle $(, $argument: $type)*) -> $crate::ffi::status::mapfile_status {
+            if let Some(status) = $crate::ffi::boundary::fast_attempt($m, $long) {
+                return status;
+            }
             $full
         }
         $crate::ffi::boundary::fast_or_full($m, $fast, || full($m $(, $argument)*))
     }};
 }
 pub(crate) use fast_export;
+
+/// `fast(mapping)` for a handle, None for NULL (`fast_export!`'s fast attempts).
+#[inline(always)]
+pub fn fast_attempt(
+    m: *const mapfile_t,
+    fast: impl FnOnce(&Mapping) -> Option<mapfile_status>,
+) -> Option<mapfile_status> {
+    // SAFETY: per the C contract, m is NULL or a live handle.
+    unsafe { borrow(m) }.and_then(fast)
+}
 
 /// The fast path of `fast_export!`, then `full()`.
 #[inline(always)]
@@ -202,11 +222,7 @@ pub fn fast_or_full(
     fast: impl FnOnce(&Mapping) -> Option<mapfile_status>,
     full: impl FnOnce() -> mapfile_status,
 ) -> mapfile_status {
-    // SAFETY: per the C contract, m is NULL or a live handle.
-    if let Some(status) = unsafe { borrow(m) }.and_then(fast) {
-        return status;
-    }
-    full()
+    fast_attempt(m, fast).unwrap_or_else(full)
 }
 
 /// `on` for the guarded accesses (read, write, find, count, prefault, atomics), which make no
@@ -222,8 +238,8 @@ pub fn on_access(
     // SAFETY: per the C contract, m is NULL or a live handle.
     let mapping = unsafe { borrow(m) };
     let _no_cancel = mapping
-        .filter(|mapping| mapping.access_makes_system_calls())
-        .map(|_| NoCancel::new());
+        .is_some_and(Mapping::access_makes_system_calls)
+        .then(NoCancel::new);
     with_mapping_cancellable(function, mapping, body)
 }
 
