@@ -21,9 +21,11 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import threading
+import time
 import weakref
 from pathlib import Path
-from typing import Iterator, List, Optional, Tuple, Union, overload
+from typing import Any, Callable, Iterator, List, Optional, Tuple, Union, overload
 
 __all__ = [
     "MapFile",
@@ -224,6 +226,8 @@ def _check(status: int) -> None:
     raise _ERRORS.get(status, MapFileError)(status, errno, message)
 
 
+_VIEWS_ALIVE = "cannot close: memoryviews of the mapping are still alive (release them first)"
+
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
 
@@ -270,7 +274,13 @@ class MapFile:
     def _adopt(self, handle: ctypes.c_void_p, mode: str) -> None:
         self._handle: Optional[int] = handle.value
         self.mode = mode
-        self._views: List["weakref.ReferenceType[ctypes.Array[ctypes.c_ubyte]]"] = []  # behind view()s
+        # the arrays behind view()s, by id (ctypes arrays are unhashable)
+        self._views: "weakref.WeakValueDictionary[int, ctypes.Array[ctypes.c_ubyte]]" = weakref.WeakValueDictionary()
+        # Library calls in progress, one entry each (list.append and list.pop are atomic, with or
+        # without the GIL). ctypes releases the GIL around every call, so another thread may
+        # close() meanwhile: close() waits for this list to empty before it unmaps.
+        self._calls: List[None] = []
+        self._closing = threading.Lock()
 
     @classmethod
     def _memory(cls, name: Optional[str], size: int, flags: int) -> "MapFile":
@@ -313,21 +323,43 @@ class MapFile:
 
     def close(self) -> None:
         """Flushes a written read-write mapping, unmaps, closes. Refuses (BufferError) while
-        memoryviews from view() are alive, since they point into the mapping."""
-        if self._handle is None:
-            return
-        if self._views_alive():
-            raise BufferError("cannot close: memoryviews of the mapping are still alive (release them first)")
-        handle, self._handle = self._handle, None
-        _check(library.mapfile_close(handle))
+        memoryviews from view() are alive, since they point into the mapping. Calls that other
+        threads have in progress on this MapFile finish first (close() waits for them: wake a
+        thread sleeping in wait() without a timeout before closing); calls made after close()
+        raise ValueError."""
+        with self._closing:
+            handle = self._handle
+            if handle is None:
+                return
+            if self._views_alive():
+                raise BufferError(_VIEWS_ALIVE)
+            self._handle = None  # calls starting from now raise ValueError
+            while self._calls:
+                time.sleep(0.0005)
+            if self._views_alive():  # made by a view() that was in progress
+                self._handle = handle
+                raise BufferError(_VIEWS_ALIVE)
+            _check(library.mapfile_close(handle))
 
     @property
     def closed(self) -> bool:
         return self._handle is None
 
     def _views_alive(self) -> bool:
-        self._views = [reference for reference in self._views if reference() is not None]
-        return bool(self._views)
+        return len(self._views) > 0
+
+    def _call(self, function: Callable[..., Any], *arguments: Any) -> Any:
+        """`function(handle, *arguments)`, counted as in progress so that close() in another
+        thread waits for it rather than unmapping under it."""
+        calls = self._calls
+        calls.append(None)
+        try:
+            handle = self._handle
+            if handle is None:
+                raise ValueError("the MapFile is closed")
+            return function(handle, *arguments)
+        finally:
+            calls.pop()
 
     def __enter__(self) -> "MapFile":
         return self
@@ -348,6 +380,8 @@ class MapFile:
 
     @property
     def handle(self) -> int:
+        """The C handle (`mapfile_t *`), for ctypes calls of your own; close() does not wait for
+        those."""
         if self._handle is None:
             raise ValueError("the MapFile is closed")
         return self._handle
@@ -355,7 +389,7 @@ class MapFile:
     # --- access ---
 
     def __len__(self) -> int:
-        return int(library.mapfile_len(self.handle))
+        return int(self._call(library.mapfile_len))
 
     def _range(self, key: slice) -> Tuple[int, int]:
         start, stop, step = key.indices(len(self))
@@ -398,19 +432,19 @@ class MapFile:
         if size is None:
             size = max(len(self) - offset, 0)
         buffer = ctypes.create_string_buffer(size)
-        _check(library.mapfile_read(self.handle, offset, buffer, size))
+        _check(self._call(library.mapfile_read, offset, buffer, size))
         return buffer.raw
 
     def write(self, offset: int, data: bytes) -> None:
         """A guarded copy of `data` into the mapping at `offset`."""
         data = bytes(data)
-        _check(library.mapfile_write(self.handle, offset, data, len(data)))
+        _check(self._call(library.mapfile_write, offset, data, len(data)))
 
     def find(self, needle: bytes, start: int = 0) -> int:
         """Offset of the first `needle` at or after `start`, or -1."""
         needle = bytes(needle)
         position = _u64()
-        _check(library.mapfile_find(self.handle, start, needle, len(needle), ctypes.byref(position)))
+        _check(self._call(library.mapfile_find, start, needle, len(needle), ctypes.byref(position)))
         return -1 if position.value == NPOS else position.value
 
     def rfind(self, needle: bytes, end: Optional[int] = None) -> int:
@@ -418,7 +452,7 @@ class MapFile:
         needle = bytes(needle)
         end = len(self) if end is None else end
         position = _u64()
-        _check(library.mapfile_rfind(self.handle, end, needle, len(needle), ctypes.byref(position)))
+        _check(self._call(library.mapfile_rfind, end, needle, len(needle), ctypes.byref(position)))
         return -1 if position.value == NPOS else position.value
 
     def chunks(self, size: int = 1 << 20, start: int = 0, end: Optional[int] = None) -> Iterator[bytes]:
@@ -433,18 +467,18 @@ class MapFile:
     def lost_from(self) -> Optional[int]:
         """Offset of the first byte the library saw lost to truncation (a guarded call or a
         guard_raw view reached it), or None. No system call: cheap enough for every line."""
-        lost = library.mapfile_lost_from(self.handle)
+        lost = int(self._call(library.mapfile_lost_from))
         return None if lost == NPOS else lost
 
     def fileno(self) -> int:
         """The mapping's own descriptor (closed by close(); do not close it yourself); -1 for
         anonymous memory."""
-        return int(library.mapfile_fd(self.handle))
+        return int(self._call(library.mapfile_fd))
 
     @property
     def huge_pages(self) -> bool:
         """Whether the mapping is really backed by huge pages now (from /proc/self/smaps)."""
-        return bool(library.mapfile_huge_pages(self.handle) == 1)
+        return bool(self._call(library.mapfile_huge_pages) == 1)
 
     def count(self, byte: Union[int, bytes], start: int = 0, end: Optional[int] = None) -> int:
         """How many bytes equal `byte` in [start, end)."""
@@ -456,7 +490,7 @@ class MapFile:
             raise ValueError(f"a byte is 0..255, not {byte}")
         end = len(self) if end is None else end
         total = _u64()
-        _check(library.mapfile_count_byte(self.handle, start, max(end - start, 0), byte, ctypes.byref(total)))
+        _check(self._call(library.mapfile_count_byte, start, max(end - start, 0), byte, ctypes.byref(total)))
         return total.value
 
     def view(self, offset: int = 0, length: Optional[int] = None) -> memoryview:
@@ -468,9 +502,13 @@ class MapFile:
         pointer = ctypes.c_void_p()
         writable = self.mode != "r"
         function = library.mapfile_slice_mut if writable else library.mapfile_slice
-        _check(function(self.handle, offset, length, ctypes.byref(pointer)))
-        array = (ctypes.c_ubyte * length).from_address(pointer.value or 0) if length else (ctypes.c_ubyte * 0)()
-        self._views.append(weakref.ref(array))
+        self._calls.append(None)  # in progress until the view is registered (see close())
+        try:
+            _check(function(self.handle, offset, length, ctypes.byref(pointer)))
+            array = (ctypes.c_ubyte * length).from_address(pointer.value or 0) if length else (ctypes.c_ubyte * 0)()
+            self._views[id(array)] = array
+        finally:
+            self._calls.pop()
         view = memoryview(array).cast("B")
         return view if writable else view.toreadonly()
 
@@ -479,31 +517,31 @@ class MapFile:
     def flush(self, offset: Optional[int] = None, length: Optional[int] = None) -> None:
         """Durable flush (msync MS_SYNC) of the whole mapping or of a range."""
         if offset is None and length is None:
-            _check(library.mapfile_flush(self.handle))
+            _check(self._call(library.mapfile_flush))
         else:
             offset = offset or 0
             length = len(self) - offset if length is None else length
-            _check(library.mapfile_flush_range(self.handle, offset, length))
+            _check(self._call(library.mapfile_flush_range, offset, length))
 
     def flush_async(self) -> None:
-        _check(library.mapfile_flush_async(self.handle))
+        _check(self._call(library.mapfile_flush_async))
 
     def advise(self, advice: str, offset: int = 0, length: Optional[int] = None) -> None:
         if advice not in ADVICE:
             raise ValueError(f"advice must be one of {sorted(ADVICE)}")
         length = len(self) - offset if length is None else length
-        _check(library.mapfile_advise_range(self.handle, ADVICE[advice], offset, length))
+        _check(self._call(library.mapfile_advise_range, ADVICE[advice], offset, length))
 
     def resize(self, new_length: int) -> None:
-        _check(library.mapfile_resize(self.handle, new_length))
+        _check(self._call(library.mapfile_resize, new_length))
 
     def refresh(self) -> None:
         """Follow the file's current length (after appends or a truncation)."""
-        _check(library.mapfile_refresh(self.handle))
+        _check(self._call(library.mapfile_refresh))
 
     def check(self) -> None:
         """Raises TruncatedError once the file shrank under the mapping."""
-        _check(library.mapfile_check(self.handle))
+        _check(self._call(library.mapfile_check))
 
     @property
     def truncated(self) -> bool:
@@ -517,16 +555,16 @@ class MapFile:
 
     def atomic_load(self, offset: int) -> int:
         value = _u64()
-        _check(library.mapfile_atomic_u64_load(self.handle, offset, ctypes.byref(value)))
+        _check(self._call(library.mapfile_atomic_u64_load, offset, ctypes.byref(value)))
         return value.value
 
     def atomic_store(self, offset: int, value: int) -> None:
-        _check(library.mapfile_atomic_u64_store(self.handle, offset, value))
+        _check(self._call(library.mapfile_atomic_u64_store, offset, value))
 
     def atomic_add(self, offset: int, delta: int) -> int:
         """Adds atomically; returns the value before."""
         old = _u64()
-        _check(library.mapfile_atomic_u64_fetch_add(self.handle, offset, delta, ctypes.byref(old)))
+        _check(self._call(library.mapfile_atomic_u64_fetch_add, offset, delta, ctypes.byref(old)))
         return old.value
 
     # --- futex wait/wake on a 4-byte word (4-byte aligned positions), across processes ---
@@ -536,7 +574,7 @@ class MapFile:
         seconds pass (False). Returns True at once when the value differs. A wake-up may be
         spurious: re-check the value, as with every futex. Releases the GIL while asleep."""
         nanoseconds = 2**64 - 1 if timeout is None else max(0, int(timeout * 1e9))
-        status = library.mapfile_atomic_u32_wait(self.handle, offset, expected, nanoseconds)
+        status = self._call(library.mapfile_atomic_u32_wait, offset, expected, nanoseconds)
         if status == TIMED_OUT:
             return False
         _check(status)
@@ -546,7 +584,6 @@ class MapFile:
         """Wakes up to `count` waiters on the u32 at `offset` (None: all); how many woke."""
         woken = _u32()
         wake_all = 2**32 - 1
-        _check(library.mapfile_atomic_u32_wake(self.handle, offset,
-                                                wake_all if count is None else count,
-                                                ctypes.byref(woken)))
+        _check(self._call(library.mapfile_atomic_u32_wake, offset, wake_all if count is None else count,
+                          ctypes.byref(woken)))
         return woken.value

@@ -350,3 +350,109 @@ def test_binding_passes_mypy_strict():
     package = pathlib.Path(__file__).resolve().parents[1] / "mapfile"
     report, errors, status = mypy.run(["--strict", "--no-incremental", str(package)])
     assert status == 0, report + errors
+
+
+CLOSE_RACE_SCRIPT = textwrap.dedent("""
+    import os, sys, threading, time
+    sys.path.insert(0, sys.argv[2])
+    import mapfile
+    path = sys.argv[1]
+    for attempt in range(10):
+        m = mapfile.MapFile(path, "r+")
+        running = threading.Barrier(5)
+        ended = []
+        def loop(call):
+            running.wait()
+            try:
+                while True:
+                    call()
+            except ValueError:  # the MapFile is closed
+                ended.append(call)
+        calls = [lambda: m.count(b"\\\\n"),                       # long scans, GIL released
+                 lambda: m.find(b"absent needle"),
+                 lambda: m.read(len(m) - 4096, 4096),
+                 lambda: m.wait(0, 0, timeout=0.05)]           # asleep in the library
+        threads = [threading.Thread(target=loop, args=(call,)) for call in calls]
+        for thread in threads:
+            thread.start()
+        running.wait()
+        time.sleep(0.01)
+        m.close()
+        for thread in threads:
+            thread.join()
+        assert len(ended) == len(calls), ended
+    started = time.monotonic()
+    m = mapfile.MapFile(path, "r+")
+    waiter = threading.Thread(target=lambda: m.wait(0, 0, timeout=0.5))
+    waiter.start()
+    time.sleep(0.05)
+    m.close()  # waits for the wait() in progress to time out
+    print("close waited" if time.monotonic() - started >= 0.45 else "close did not wait", flush=True)
+    waiter.join()
+""")
+
+
+def test_close_waits_for_calls_in_progress_in_other_threads(tmp_path):
+    """ctypes releases the GIL around every library call, so a close() in one thread could unmap
+    and free the handle under a count, find, read or wait running in another (a segfault of the
+    interpreter). close() waits for them; calls after it raise ValueError. In a child process,
+    so that a crash fails this test instead of killing the test run."""
+    path = tmp_path / "big.bin"
+    with open(path, "wb") as f:
+        f.truncate(64 << 20)  # 64 MiB: a count takes milliseconds
+    package_dir = os.path.dirname(os.path.dirname(mapfile.__file__))
+    child = subprocess.run([sys.executable, "-c", CLOSE_RACE_SCRIPT, str(path), package_dir],
+                           capture_output=True, text=True, timeout=120)
+    assert child.returncode == 0, (child.returncode, child.stdout, child.stderr)
+    assert child.stdout == "close waited\n"
+
+
+VIEW_RACE_SCRIPT = textwrap.dedent("""
+    import sys, threading
+    sys.path.insert(0, sys.argv[2])
+    import mapfile
+    refused = closed_first = 0
+    for attempt in range(300):
+        m = mapfile.MapFile(sys.argv[1])
+        views, started = [], threading.Event()
+        def make_views():
+            started.set()
+            try:
+                while len(views) < 50:
+                    views.append(m.view(0, 4096))
+            except ValueError:  # closed before this view
+                pass
+        thread = threading.Thread(target=make_views)
+        thread.start()
+        started.wait()
+        try:
+            m.close()
+            closed_first += 1
+        except BufferError:
+            refused += 1
+        thread.join()
+        total = sum(view[4095] for view in views)  # every view handed out is still mapped
+        del views
+        m.close()
+    print("refused" if refused else "never refused", "closed" if closed_first else "never closed", flush=True)
+""")
+
+
+def test_close_never_unmaps_under_a_view_made_while_it_waited(pattern_file):
+    """A view() racing with close() is either refused (ValueError: closed) or makes close()
+    refuse (BufferError), also when it was in progress while close() waited for calls; a view
+    handed out is never unmapped under its holder (a segfault here). In a child process."""
+    package_dir = os.path.dirname(os.path.dirname(mapfile.__file__))
+    child = subprocess.run([sys.executable, "-c", VIEW_RACE_SCRIPT, str(pattern_file), package_dir],
+                           capture_output=True, text=True, timeout=120)
+    assert child.returncode == 0, (child.returncode, child.stdout, child.stderr)
+    assert child.stdout.startswith("refused"), child.stdout
+
+
+def test_calls_after_close_raise_value_error(pattern_file):
+    m = MapFile(pattern_file)
+    m.close()
+    for call in (lambda: m.view(0, 10), lambda: m.read(0, 1), lambda: len(m), lambda: m.find(b"x")):
+        with pytest.raises(ValueError):
+            call()
+    m.close()  # a second close does nothing
