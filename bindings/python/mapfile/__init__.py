@@ -226,6 +226,19 @@ def _check(status: int) -> None:
     raise _ERRORS.get(status, MapFileError)(status, errno, message)
 
 
+def _after_fork_in_child() -> None:
+    """A forked child has only the thread that forked: the calls other threads of the parent had
+    in progress never end here, so they must not keep close() waiting (nor a close() that another
+    thread was in keep its lock)."""
+    for live in list(_LIVE):
+        live._calls = []
+        live._closing = threading.Lock()
+
+
+_LIVE: "weakref.WeakSet[MapFile]" = weakref.WeakSet()  # every MapFile, for _after_fork_in_child
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
 _VIEWS_ALIVE = "cannot close: memoryviews of the mapping are still alive (release them first)"
 
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
@@ -281,6 +294,7 @@ class MapFile:
         # close() meanwhile: close() waits for this list to empty before it unmaps.
         self._calls: List[None] = []
         self._closing = threading.Lock()
+        _LIVE.add(self)
 
     @classmethod
     def _memory(cls, name: Optional[str], size: int, flags: int) -> "MapFile":
