@@ -64,22 +64,34 @@ fn header_compiles_as_c_and_cxx_and_twice() {
 /// (std::span), -Wall -Wextra -Werror -pedantic: RAII, moves, views, exceptions, try_* variants.
 #[test]
 fn cxx_wrapper_works_under_cxx17_and_cxx20() {
+    run_wrapper_test("test_wrapper", &[]);
+}
+
+/// The C++ wrapper under -fno-exceptions: the header compiles without its throwing calls, and
+/// every call has a noexcept try_* form returning the status.
+#[test]
+fn cxx_wrapper_works_without_exceptions() {
+    run_wrapper_test("test_wrapper_no_exceptions", &["-fno-exceptions"]);
+}
+
+/// Builds tests/cpp/`name`.cpp under C++17 and C++20 with `flags` and runs it in a scratch dir.
+fn run_wrapper_test(name: &str, flags: &[&str]) {
     for standard in ["-std=c++17", "-std=c++20"] {
         let tag = standard.trim_start_matches("-std=").replace('+', "x");
         let exe = compile(
-            &format!("test_wrapper-{tag}"),
-            &[root().join("tests/cpp/test_wrapper.cpp")],
-            &[standard],
+            &format!("{name}-{tag}"),
+            &[root().join(format!("tests/cpp/{name}.cpp"))],
+            &[&[standard], flags].concat(),
             "c++",
         );
-        let dir = scratch_dir(&format!("wrapper-{tag}"));
+        let dir = scratch_dir(&format!("{name}-{tag}"));
         let output = run_with_timeout(
             std::process::Command::new(&exe).arg(&dir),
             std::time::Duration::from_secs(60),
         );
         assert!(
             output.status.success(),
-            "test_wrapper {standard} failed:\n{}{}",
+            "{name} {standard} failed:\n{}{}",
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );

@@ -11,15 +11,7 @@
 #include <type_traits>
 
 #include "mapfile.hpp"
-
-static int failures = 0;
-#define EXPECT(condition)                                                              \
-    do {                                                                               \
-        if (!(condition)) {                                                            \
-            std::fprintf(stderr, "%s:%d: expectation failed: %s\n", __FILE__, __LINE__, #condition); \
-            failures++;                                                                \
-        }                                                                              \
-    } while (0)
+#include "expect.hpp"
 
 static bool fd_open(int fd) { return fcntl(fd, F_GETFD) != -1; }
 
@@ -133,6 +125,5 @@ int main(int argc, char **argv) {
     }
 
     std::remove(path.c_str());
-    std::printf("%s: %d failure(s)\n", failures ? "FAILED" : "ok", failures);
-    return failures == 0 ? 0 : 1;
+    return finish();
 }
