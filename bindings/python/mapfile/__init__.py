@@ -282,11 +282,12 @@ class MapFile:
         else:
             _check(library.mapfile_open_with(os.fsencode(path), ctypes.byref(options), ctypes.byref(handle)))
             self.path = os.fspath(path)
-        self._adopt(handle, mode)
+        self._adopt(handle, mode, guard_raw)
 
-    def _adopt(self, handle: ctypes.c_void_p, mode: str) -> None:
+    def _adopt(self, handle: ctypes.c_void_p, mode: str, guard_raw: bool = False) -> None:
         self._handle: Optional[int] = handle.value
         self.mode = mode
+        self._guard_raw = guard_raw
         # the arrays behind view()s, by id (ctypes arrays are unhashable)
         self._views: "weakref.WeakValueDictionary[int, ctypes.Array[ctypes.c_ubyte]]" = weakref.WeakValueDictionary()
         # Library calls in progress, one entry each (list.append and list.pop are atomic, with or
@@ -547,6 +548,12 @@ class MapFile:
         _check(self._call(library.mapfile_advise_range, ADVICE[advice], offset, length))
 
     def resize(self, new_length: int) -> None:
+        """Grows or shrinks the file and the mapping. Shrinking refuses (BufferError) while
+        memoryviews from view() are alive, unless guard_raw=True: their bytes past the new end
+        would raise SIGBUS (with guard_raw they read zeros)."""
+        if new_length < len(self) and not self._guard_raw and self._views_alive():
+            raise BufferError("cannot shrink: memoryviews of the mapping are still alive (release them first, "
+                              "or open with guard_raw=True)")
         _check(self._call(library.mapfile_resize, new_length))
 
     def refresh(self) -> None:

@@ -499,3 +499,41 @@ def test_a_forked_child_closes_without_waiting_for_the_parents_threads(tmp_path)
                            capture_output=True, text=True, timeout=120)
     assert child.returncode == 0, (child.returncode, child.stdout, child.stderr)
     assert child.stdout == "5 of 5 children closed\n"
+
+
+SHRINK_SCRIPT = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, sys.argv[2])
+    import mapfile
+    m = mapfile.MapFile.create(sys.argv[1], 1 << 20)
+    view = m.view()
+    try:
+        m.resize(4096)
+        print("shrunk under a view", flush=True)
+        view[100000]  # past the new end: SIGBUS without guard_raw
+    except BufferError:
+        print("refused", flush=True)
+    m.resize(2 << 20)  # growing keeps every byte of the view valid
+    view[100000] = 7
+    del view
+    m.resize(4096)
+    m.close()
+    m = mapfile.MapFile(sys.argv[1], "r+", guard_raw=True)
+    m.resize(1 << 20)
+    view = m.view()
+    m.resize(4096)  # allowed: the view reads zeros past the end
+    print("guard_raw", view[100000], m.lost_from(), flush=True)
+    del view
+    m.close()
+""")
+
+
+def test_shrinking_refuses_while_views_are_alive(tmp_path):
+    """Shrinking the file under a live view would make the view's bytes past the new end raise
+    SIGBUS in the interpreter, as Python's own mmap refuses any resize with buffers exported.
+    In a child process."""
+    package_dir = os.path.dirname(os.path.dirname(mapfile.__file__))
+    child = subprocess.run([sys.executable, "-c", SHRINK_SCRIPT, str(tmp_path / "shrink.bin"), package_dir],
+                           capture_output=True, text=True, timeout=60)
+    assert child.returncode == 0, (child.returncode, child.stdout, child.stderr)
+    assert child.stdout == "refused\nguard_raw 0 None\n"
