@@ -389,6 +389,13 @@ class MapFile:
         except Exception:
             pass
 
+    def __reduce__(self) -> Any:
+        """A MapFile holds a pointer valid in this process only, so it is never pickled (as for
+        multiprocessing's "spawn" and "forkserver" start methods, which pickle arguments)."""
+        raise TypeError("a MapFile cannot be pickled: pass its path (or, for a memfd, its fileno() "
+                        "through socket.send_fds) and open it in the other process, or use the \"fork\" "
+                        "start method, under which the child inherits the mapping")
+
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"{len(self)} bytes"
         return f"<MapFile {self.path!r} mode={self.mode!r} {state}>"

@@ -537,3 +537,12 @@ def test_shrinking_refuses_while_views_are_alive(tmp_path):
                            capture_output=True, text=True, timeout=60)
     assert child.returncode == 0, (child.returncode, child.stdout, child.stderr)
     assert child.stdout == "refused\nguard_raw 0 None\n"
+
+
+def test_a_mapfile_is_never_pickled(pattern_file):
+    """Its handle is a pointer of this process: unpickled elsewhere it would crash that process
+    (multiprocessing's spawn start method pickles arguments)."""
+    import pickle
+    with MapFile(pattern_file) as m:
+        with pytest.raises(TypeError, match="cannot be pickled"):
+            pickle.dumps(m)
