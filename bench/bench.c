@@ -676,7 +676,7 @@ static void open_fd_tree(const char *dir) {
     double raw[REPEATS], ours[REPEATS], by_path[REPEATS];
     mapfile_options options;
     mapfile_options_init(&options);
-    /* Each repeat runs the peer, S10 and S12 back to back, so that the VM's drift in system-call
+    /* Each repeat runs the peer, S10 and S14 back to back, so that the VM's drift in system-call
      * cost between repeats lands on all three alike. */
     for (int r = 0; r < REPEATS; r++) {
         double t = now();
@@ -706,7 +706,7 @@ static void open_fd_tree(const char *dir) {
             close(fd);
         }
         ours[r] = (now() - t) * 1e6 / TREE_FILES;
-        /* S12: the library opens the files itself (issue 12's "many small files") */
+        /* S14: the library opens the files itself (issue 12's "many small files") */
         t = now();
         for (int i = 0; i < TREE_FILES; i++) {
             mapfile_t *m = NULL;
@@ -719,7 +719,7 @@ static void open_fd_tree(const char *dir) {
         by_path[r] = (now() - t) * 1e6 / TREE_FILES;
     }
     report("S10", "open_fd + chars + touch + close, 1,000 files", "us", median(ours, REPEATS), "open/fstat/mmap/munmap/close", median(raw, REPEATS), 0, 1.1, "<= 1.1x");
-    report("S12", "open + slice + touch + close, 1,000 files", "us", median(by_path, REPEATS), "open/fstat/mmap/munmap/close", median(raw, REPEATS), 0, 1.1, "<= 1.1x");
+    report("S14", "open + slice + touch + close, 1,000 files", "us", median(by_path, REPEATS), "open/fstat/mmap/munmap/close", median(raw, REPEATS), 0, 1.1, "<= 1.1x");
 }
 
 static void writes(const char *dir) {
@@ -833,7 +833,7 @@ static void idle_flushers(const char *dir) {
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu1);
     double wall = now() - wall0;
     double cpu = (double)(cpu1.tv_sec - cpu0.tv_sec) + (cpu1.tv_nsec - cpu0.tv_nsec) / 1e9;
-    report("F1", "300 idle EVERY_MILLIS(1) handles: CPU", "% core", 100.0 * cpu / wall, "limit", 5.0, 0, 1.0,
+    report("S12", "300 idle EVERY_MILLIS(1) handles: CPU", "% core", 100.0 * cpu / wall, "limit", 5.0, 0, 1.0,
            "<= 5% of a core");
     for (int i = 0; i < HANDLES; i++) {
         mapfile_close(handles[i]);
