@@ -414,6 +414,8 @@ class MapFile:
         return int(self._call(library.mapfile_len))
 
     def _range(self, key: slice) -> Tuple[int, int]:
+        """(start, size) of a slice as bytes reads it: None is the edge, a negative index counts
+        from the end, past either edge is clamped to it."""
         start, stop, step = key.indices(len(self))
         if step != 1:
             raise ValueError("only contiguous slices (step 1) are supported")
@@ -463,16 +465,21 @@ class MapFile:
         _check(self._call(library.mapfile_write, offset, data, len(data)))
 
     def find(self, needle: bytes, start: int = 0) -> int:
-        """Offset of the first `needle` at or after `start`, or -1."""
+        """Offset of the first `needle` at or after `start`, or -1 (`start` as in bytes.find:
+        negative counts from the end; past the end, -1)."""
         needle = bytes(needle)
+        if start > len(self):
+            return -1
+        start, _ = self._range(slice(start, None))
         position = _u64()
         _check(self._call(library.mapfile_find, start, needle, len(needle), ctypes.byref(position)))
         return -1 if position.value == NPOS else position.value
 
     def rfind(self, needle: bytes, end: Optional[int] = None) -> int:
-        """Offset of the last `needle` lying wholly before `end` (default: the end), or -1."""
+        """Offset of the last `needle` lying wholly before `end` (default: the end; negative
+        counts from the end, past it is clamped, as in bytes.rfind), or -1."""
         needle = bytes(needle)
-        end = len(self) if end is None else end
+        _, end = self._range(slice(None, end))  # from 0: the size is the end
         position = _u64()
         _check(self._call(library.mapfile_rfind, end, needle, len(needle), ctypes.byref(position)))
         return -1 if position.value == NPOS else position.value
@@ -482,7 +489,8 @@ class MapFile:
         bounded memory for any file size, TruncatedError instead of SIGBUS."""
         if size <= 0:
             raise ValueError(f"size must be positive, not {size}")
-        end = len(self) if end is None else end
+        start, length = self._range(slice(start, end))
+        end = start + length
         for offset in range(start, end, size):
             yield self.read(offset, min(size, end - offset))
 
@@ -503,16 +511,17 @@ class MapFile:
         return bool(self._call(library.mapfile_huge_pages) == 1)
 
     def count(self, byte: Union[int, bytes], start: int = 0, end: Optional[int] = None) -> int:
-        """How many bytes equal `byte` in [start, end)."""
+        """How many bytes equal `byte` in [start, end) (bounds as in bytes.count: negative
+        counts from the end, past the end is clamped)."""
         if isinstance(byte, (bytes, bytearray)):
             if len(byte) != 1:
                 raise ValueError("count takes a single byte")
             byte = byte[0]
         if not 0 <= byte <= 255:
             raise ValueError(f"a byte is 0..255, not {byte}")
-        end = len(self) if end is None else end
+        start, size = self._range(slice(start, end))
         total = _u64()
-        _check(self._call(library.mapfile_count_byte, start, max(end - start, 0), byte, ctypes.byref(total)))
+        _check(self._call(library.mapfile_count_byte, start, size, byte, ctypes.byref(total)))
         return total.value
 
     def view(self, offset: int = 0, length: Optional[int] = None) -> memoryview:

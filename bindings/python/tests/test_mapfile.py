@@ -546,3 +546,22 @@ def test_a_mapfile_is_never_pickled(pattern_file):
     with MapFile(pattern_file) as m:
         with pytest.raises(TypeError, match="cannot be pickled"):
             pickle.dumps(m)
+
+
+def test_find_rfind_count_and_chunks_read_bounds_as_bytes_does(tmp_path):
+    """start and end as bytes.find / rfind / count take them: negative from the end, past the
+    end clamped (find from past the end: -1), so code written for bytes or mmap keeps working."""
+    data = b"hello world\nsecond line\nthird line\n"
+    path = tmp_path / "lines.txt"
+    path.write_bytes(data)
+    with MapFile(path) as m:
+        n = len(data)
+        for start in (-100, -5, -1, 0, 3, n - 1, n, n + 1, 100):
+            for needle in (b"line", b"l", b"", b"absent"):
+                assert m.find(needle, start) == data.find(needle, start), (needle, start)
+            for end in (None, -100, -5, 0, 7, n, n + 1, 100):
+                assert m.count(b"l", start, end) == data.count(b"l", start, end), (start, end)
+                assert b"".join(m.chunks(4, start, end)) == data[start:end], (start, end)
+        for end in (None, -100, -5, -1, 0, 7, n, n + 1, 100):
+            for needle in (b"line", b"l", b"", b"absent"):
+                assert m.rfind(needle, end) == data.rfind(needle, 0, end), (needle, end)
