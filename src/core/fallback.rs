@@ -4,6 +4,7 @@
 
 use super::error::{Error, Result};
 use super::file::MappedFile;
+use super::guarded::{search, search_back};
 
 /// Reads window bytes `[offset, offset + destination.len())`; TRUNCATED if the file ends first.
 pub(super) fn read(
@@ -49,7 +50,7 @@ pub(super) fn find(
     }
     let mut found = None;
     for_each_chunk(file, base, from, len, needle.len() - 1, |chunk, at| {
-        found = memchr::memmem::find(chunk, needle).map(|p| at + p as u64);
+        found = search(chunk, needle).map(|p| at + p as u64);
         found.is_some()
     })?;
     Ok(found)
@@ -60,7 +61,7 @@ pub(super) fn find(
 pub(super) fn rfind(file: &MappedFile, base: u64, end: u64, needle: &[u8]) -> Result<Option<u64>> {
     let mut found = None;
     for_each_chunk(file, base, 0, end, needle.len() - 1, |chunk, at| {
-        if let Some(p) = memchr::memmem::rfind(chunk, needle) {
+        if let Some(p) = search_back(chunk, needle) {
             found = Some(at + p as u64);
         }
         false // a short read must stay TRUNCATED

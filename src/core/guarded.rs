@@ -22,6 +22,38 @@ pub(super) enum Route {
     File,
 }
 
+/// First position of `needle` in `haystack`. A one-byte needle (a line's end: the common case,
+/// one call per line) goes straight to libc's memchr: memmem builds a searcher on every call
+/// (about half the cost of a short search), and the memchr crate's own memchr passes through
+/// three calls of CPU dispatch where glibc's was resolved once, at load.
+#[inline(always)]
+pub(super) fn search(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    match needle {
+        [byte] => {
+            // SAFETY: `haystack.len()` readable bytes at its pointer.
+            let found =
+                unsafe { libc::memchr(haystack.as_ptr().cast(), i32::from(*byte), haystack.len()) };
+            (!found.is_null()).then(|| found as usize - haystack.as_ptr() as usize)
+        }
+        _ => memchr::memmem::find(haystack, needle),
+    }
+}
+
+/// Last position of `needle` in `haystack` (as `search`, from the end).
+#[inline(always)]
+pub(super) fn search_back(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    match needle {
+        [byte] => {
+            // SAFETY: as in `search`.
+            let found = unsafe {
+                libc::memrchr(haystack.as_ptr().cast(), i32::from(*byte), haystack.len())
+            };
+            (!found.is_null()).then(|| found as usize - haystack.as_ptr() as usize)
+        }
+        _ => memchr::memmem::rfind(haystack, needle),
+    }
+}
+
 /// The one mapping-or-file decision, mode-aware: without a handler, what only the mapping can
 /// serve is refused (a COPY_ON_WRITE handle's private bytes exist only in memory; the raw guard
 /// is the handler). `Mapping::open` asks it first, so an open handle always has a route.
@@ -213,7 +245,7 @@ impl Guarded<'_> {
         let found = guarded_span(|| {
             // SAFETY: `searchable` mapped bytes at `start`; the slice lives only for this search.
             let haystack = unsafe { std::slice::from_raw_parts(start, searchable as usize) };
-            memchr::memmem::find(haystack, needle)
+            search(haystack, needle)
         });
         let intact_end = lost_in_window(guard.lost_from());
         match found {
@@ -240,7 +272,7 @@ impl Guarded<'_> {
             Route::Memory => self.touch(0, end, |start| {
                 // SAFETY: `end` mapped bytes at `start`; the slice lives only for this search.
                 let haystack = unsafe { std::slice::from_raw_parts(start, end as usize) };
-                memchr::memmem::rfind(haystack, needle).map(|p| p as u64)
+                search_back(haystack, needle).map(|p| p as u64)
             }),
             Route::File => fallback::rfind(self.file, self.options.offset, end, needle),
         }

@@ -282,8 +282,8 @@ impl Mapping {
     /// (the handler recorded a loss during the access) gives `Alerted`, for the caller to check
     /// its range (`Guarded::kept`); a `decline_after` flag set meanwhile (CLEAN: a flush ran)
     /// gives `Declined` after the access, for the caller to do it again on the full path.
-    /// `operation` may decline too (None). Cannot panic: the exports call it outside their
-    /// panic boundary.
+    /// `operation` gets the address and the window's bytes from there on, and may decline too
+    /// (None). Cannot panic: the exports call it outside their panic boundary.
     #[inline(always)]
     fn fast<R>(
         &self,
@@ -291,7 +291,7 @@ impl Mapping {
         len: u64,
         decline: u64,
         decline_after: u64,
-        operation: impl FnOnce(*mut u8) -> Option<R>,
+        operation: impl FnOnce(*mut u8, u64) -> Option<R>,
     ) -> Fast<R> {
         let word = self.current.word();
         let Some(entered) = grace::enter(word, decline) else {
@@ -308,7 +308,7 @@ impl Mapping {
         // SAFETY: `window` bytes at `start` lie inside a published region, which `self.regions`
         // owns until drop (see `pair_under_mark`), and offset + len <= window.
         let address = unsafe { start.add(offset as usize) };
-        let Some(result) = registry::guarded_span(|| operation(address)) else {
+        let Some(result) = registry::guarded_span(|| operation(address, window - offset)) else {
             grace::leave(entered);
             return Fast::Declined;
         };
@@ -355,7 +355,7 @@ impl Mapping {
     /// As `read_into`.
     #[inline(always)]
     unsafe fn read_fast_of(&self, offset: u64, destination: *mut u8, len: usize) -> bool {
-        let done = self.fast(offset, len as u64, SLOW, 0, |source| {
+        let done = self.fast(offset, len as u64, SLOW, 0, |source, _| {
             // SAFETY: `source` points at `len` mapped bytes; the caller's buffer holds `len`.
             unsafe { guarded::copy_bytes(source, destination, len) };
             Some(())
@@ -402,13 +402,107 @@ impl Mapping {
             len as u64,
             SLOW | FULL_WRITES | CLEAN,
             CLEAN,
-            |target| {
+            |target, _| {
                 // SAFETY: `target` points at `len` writable mapped bytes; `source` holds `len`.
                 unsafe { guarded::copy_bytes(source, target, len) };
                 Some(())
             },
         );
         matches!(done, Fast::Done(()))
+    }
+
+    /// `find` on the fast path (the search of one line's end, one call per line, costs about
+    /// what the full path's machinery does); None: nothing was done, call `find`. A needle that
+    /// cannot fit is absent, its bytes never read; an empty one is left to `find`.
+    ///
+    /// # Safety
+    /// `needle` points at `needle_len` readable bytes when `needle_len` is at most the window.
+    #[inline(always)]
+    pub unsafe fn find_fast(
+        &self,
+        from: u64,
+        needle: *const u8,
+        needle_len: usize,
+    ) -> Option<Option<u64>> {
+        // SAFETY: as this function's.
+        unsafe {
+            self.searched_fast(from, None, needle, needle_len, |haystack, needle| {
+                guarded::search(haystack, needle).map(|p| from + p as u64)
+            })
+        }
+    }
+
+    /// `rfind` on the fast path (see `find_fast`): the last `needle` lying wholly in `[0, end)`.
+    ///
+    /// # Safety
+    /// As `find_fast`.
+    #[inline(always)]
+    pub unsafe fn rfind_fast(
+        &self,
+        end: u64,
+        needle: *const u8,
+        needle_len: usize,
+    ) -> Option<Option<u64>> {
+        // SAFETY: as this function's.
+        unsafe {
+            self.searched_fast(0, Some(end), needle, needle_len, |haystack, needle| {
+                guarded::search_back(haystack, needle).map(|p| p as u64)
+            })
+        }
+    }
+
+    /// The fast search of `find_fast` and `rfind_fast`: `search` runs on the `len` window bytes
+    /// at `offset` (None: all from `offset` to the window's end).
+    ///
+    /// # Safety
+    /// As `find_fast`.
+    #[inline(always)]
+    unsafe fn searched_fast(
+        &self,
+        offset: u64,
+        len: Option<u64>,
+        needle: *const u8,
+        needle_len: usize,
+        search: impl FnOnce(&[u8], &[u8]) -> Option<u64>,
+    ) -> Option<Option<u64>> {
+        let done = self.fast(offset, len.unwrap_or(0), SLOW, 0, |start, available| {
+            let room = len.unwrap_or(available);
+            if needle_len == 0 {
+                return None;
+            }
+            if needle_len as u64 > room {
+                return Some(None);
+            }
+            // SAFETY: `room` mapped bytes at `start` (the fast path checked offset + len against
+            // the window; `available` is what the window holds from `offset`); the caller's
+            // needle holds `needle_len` bytes, at most the window.
+            let (haystack, needle) = unsafe {
+                (
+                    std::slice::from_raw_parts(start.cast_const(), room as usize),
+                    std::slice::from_raw_parts(needle, needle_len),
+                )
+            };
+            Some(search(haystack, needle))
+        });
+        // Alerted: a loss during the search; the full path knows which answers still hold.
+        match done {
+            Fast::Done(found) => Some(found),
+            _ => None,
+        }
+    }
+
+    /// `count_byte` on the fast path; None: nothing was done, call `count_byte`.
+    #[inline(always)]
+    pub fn count_byte_fast(&self, offset: u64, len: u64, byte: u8) -> Option<u64> {
+        let done = self.fast(offset, len, SLOW, 0, |start, _| {
+            // SAFETY: `len` mapped bytes at `start` (the fast path checked the range).
+            let bytes = unsafe { std::slice::from_raw_parts(start.cast_const(), len as usize) };
+            Some(bytecount::count(bytes, byte) as u64)
+        });
+        match done {
+            Fast::Done(count) => Some(count),
+            _ => None,
+        }
     }
 
     /// `atomic` on the fast path; None: nothing was done (or a load that the full path may
@@ -423,7 +517,7 @@ impl Mapping {
         if operation.mutating() && !self.options.mode.writable_memory() {
             return None;
         }
-        let done = self.fast(offset, T::WIDTH, SLOW, 0, |address| {
+        let done = self.fast(offset, T::WIDTH, SLOW, 0, |address, _| {
             // Misaligned: the full path says so. (The address is aligned exactly when the file
             // position is: mappings start at page boundaries of the file.)
             if address as usize % T::WIDTH as usize != 0 {

@@ -271,15 +271,21 @@ pub extern "C" fn mapfile_find(
     needle_len: usize,
     out_pos: *mut u64,
 ) -> mapfile_status {
-    let room = |window| check_range(from, 0, window).map(|()| window - from);
-    search(
-        this_function!(),
-        m,
-        needle,
-        needle_len,
-        out_pos,
-        room,
-        |mapping, needle| mapping.find(from, needle),
+    fast_export!(
+        (m: *const mapfile_t, from: u64, needle: *const c_void, needle_len: usize, out_pos: *mut u64),
+        // SAFETY: as `search_fast`'s.
+        |mapping| search_fast(needle, out_pos, |needle| unsafe {
+            mapping.find_fast(from, needle, needle_len)
+        }),
+        search(
+            this_function!(),
+            m,
+            needle,
+            needle_len,
+            out_pos,
+            |window| check_range(from, 0, window).map(|()| window - from),
+            |mapping, needle| mapping.find(from, needle),
+        )
     )
 }
 
@@ -306,16 +312,43 @@ pub extern "C" fn mapfile_rfind(
     needle_len: usize,
     out_pos: *mut u64,
 ) -> mapfile_status {
-    let room = |window| check_range(0, end, window).map(|()| end);
-    search(
-        this_function!(),
-        m,
-        needle,
-        needle_len,
-        out_pos,
-        room,
-        |mapping, needle| mapping.rfind(end, needle),
+    fast_export!(
+        (m: *const mapfile_t, end: u64, needle: *const c_void, needle_len: usize, out_pos: *mut u64),
+        // SAFETY: as `search_fast`'s.
+        |mapping| search_fast(needle, out_pos, |needle| unsafe {
+            mapping.rfind_fast(end, needle, needle_len)
+        }),
+        search(
+            this_function!(),
+            m,
+            needle,
+            needle_len,
+            out_pos,
+            |window| check_range(0, end, window).map(|()| end),
+            |mapping, needle| mapping.rfind(end, needle),
+        )
     )
+}
+
+/// The fast path of find and rfind: with both pointers non-null, `fast` (the core's, given the
+/// caller's needle pointer: it reads the needle only if it fits the window); writes the
+/// position or MAPFILE_NPOS. None: the full path answers.
+///
+/// # Safety (of `fast`)
+/// The caller of the export provides `needle_len` readable bytes at `needle`.
+#[inline(always)]
+fn search_fast(
+    needle: *const c_void,
+    out_pos: *mut u64,
+    fast: impl FnOnce(*const u8) -> Option<Option<u64>>,
+) -> Option<mapfile_status> {
+    if needle.is_null() || out_pos.is_null() {
+        return None;
+    }
+    let found = fast(needle.cast())?;
+    // SAFETY: non-null out pointer from the caller.
+    unsafe { *out_pos = found.unwrap_or(super::types::MAPFILE_NPOS) };
+    Some(MAPFILE_OK)
 }
 
 /// The one shape of find and rfind: checks the pointers, asks `room` how many window bytes the
@@ -368,13 +401,24 @@ pub extern "C" fn mapfile_count_byte(
     byte: u8,
     out_count: *mut u64,
 ) -> mapfile_status {
-    on_access(this_function!(), m, |mapping| {
-        non_null(out_count, "out_count")?;
-        let count = mapping.count_byte(offset, len, byte)?;
-        // SAFETY: non-null out pointer from the caller.
-        unsafe { *out_count = count };
-        Ok(())
-    })
+    fast_export!(
+        (m: *const mapfile_t, offset: u64, len: u64, byte: u8, out_count: *mut u64),
+        |mapping| {
+            let count = (!out_count.is_null())
+                .then(|| mapping.count_byte_fast(offset, len, byte))
+                .flatten()?;
+            // SAFETY: non-null out pointer from the caller.
+            unsafe { *out_count = count };
+            Some(MAPFILE_OK)
+        },
+        on_access(this_function!(), m, |mapping| {
+            non_null(out_count, "out_count")?;
+            let count = mapping.count_byte(offset, len, byte)?;
+            // SAFETY: non-null out pointer from the caller.
+            unsafe { *out_count = count };
+            Ok(())
+        })
+    )
 }
 
 #[cfg(test)]
@@ -384,7 +428,8 @@ mod tests {
     use crate::ffi::durability::mapfile_flush;
     use crate::ffi::handle;
     use crate::ffi::lifecycle::mapfile_close;
-    use crate::ffi::test_support::created;
+    use crate::ffi::status::MAPFILE_ERR_TRUNCATED;
+    use crate::ffi::test_support::{created, truncated_during_a_fast_call, PAGE};
 
     /// A whole-window flush that runs between a fast write's access and its second look at the
     /// view word (so after the first look found the handle dirty, and before the bytes were
@@ -420,6 +465,34 @@ mod tests {
             );
             assert_eq!(mapfile_close(m), MAPFILE_OK);
             std::fs::remove_file(&path).unwrap();
+        }
+    }
+
+    /// A fast find, rfind or count whose bytes are lost while it runs is not answered from
+    /// what it read (zeros may have come in, and a match or a count from them): the full path
+    /// answers, TRUNCATED for a range that reaches the lost page. The file is zeros, so each
+    /// search finds a zero in the page that is lost.
+    #[test]
+    fn a_fast_search_or_count_alerted_by_a_loss_answers_truncated() {
+        const ZERO: *const c_void = [0u8].as_ptr().cast();
+        type Call = fn(*mut mapfile_t, &mut u64) -> i32;
+        let calls: [(&str, Call); 3] = [
+            ("alert-find", |m, at| mapfile_find(m, 2 * PAGE, ZERO, 1, at)),
+            ("alert-rfind", |m, at| {
+                mapfile_rfind(m, 3 * PAGE, ZERO, 1, at)
+            }),
+            ("alert-count", |m, count| {
+                mapfile_count_byte(m, 2 * PAGE, PAGE, 0, count)
+            }),
+        ];
+        for (name, call) in calls {
+            let mut answer = 7u64;
+            let (status, _) = truncated_during_a_fast_call(name, |m| call(m, &mut answer));
+            assert_eq!(
+                status, MAPFILE_ERR_TRUNCATED,
+                "{name} answered from lost bytes"
+            );
+            assert_eq!(answer, 7, "{name} wrote its answer");
         }
     }
 }

@@ -336,47 +336,8 @@ pub extern "C" fn mapfile_atomic_u32_wake(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::mapping::test_hooks;
-    use crate::ffi::access::mapfile_count_byte;
-    use crate::ffi::lifecycle::mapfile_close;
     use crate::ffi::status::MAPFILE_ERR_TRUNCATED;
-    use crate::ffi::test_support::created;
-
-    const PAGE: u64 = 4096;
-
-    /// Runs `call` on a new 3-page file with a fast path ready in this thread; between its
-    /// access and its second look, another "process" truncates the file to one page and a
-    /// guarded call records the loss (the SLOW flag the second look then finds). Returns the
-    /// call's status, and the u64 at window offset 0 after it.
-    fn truncated_during_a_fast_atomic(
-        name: &str,
-        call: impl FnOnce(*mut mapfile_t) -> i32,
-    ) -> (i32, u64) {
-        let (path, m) = created(name, 3 * PAGE);
-        let mut value = 0;
-        // The thread's first call takes the full path; the next ones may take the fast path.
-        assert_eq!(mapfile_atomic_u64_load(m, 0, &mut value), MAPFILE_OK);
-        let (address, truncated) = (m as usize, path.clone());
-        test_hooks::between_access_and_second_look(move || {
-            let file = std::fs::OpenOptions::new()
-                .write(true)
-                .open(&truncated)
-                .unwrap();
-            file.set_len(PAGE).unwrap();
-            let mut count = 0;
-            let status = mapfile_count_byte(address as *mut mapfile_t, 2 * PAGE, 1, 0, &mut count);
-            assert_eq!(status, MAPFILE_ERR_TRUNCATED);
-        });
-        let status = call(m);
-        assert!(
-            !test_hooks::hook_pending(),
-            "the call did not take the fast path"
-        );
-        assert_eq!(mapfile_atomic_u64_load(m, 0, &mut value), MAPFILE_OK);
-        assert_eq!(mapfile_close(m), MAPFILE_OK);
-        std::fs::remove_file(&path).unwrap();
-        (status, value)
-    }
+    use crate::ffi::test_support::{truncated_during_a_fast_call, PAGE};
 
     /// A fast atomic update whose page is lost while it runs answers TRUNCATED (its result is
     /// gone with the page), and one on a page the file kept answers its value: the second look
@@ -384,7 +345,7 @@ mod tests {
     #[test]
     fn a_fast_atomic_update_alerted_by_a_loss_answers_for_its_own_bytes() {
         let mut old = u64::MAX;
-        let (status, _) = truncated_during_a_fast_atomic("alert-lost", |m| {
+        let (status, _) = truncated_during_a_fast_call("alert-lost", |m| {
             mapfile_atomic_u64_fetch_add(m, 2 * PAGE + 8, 5, &mut old)
         });
         assert_eq!(
@@ -392,7 +353,7 @@ mod tests {
             "an update of lost bytes answered"
         );
         assert_eq!(old, u64::MAX, "the out-parameter was written on failure");
-        let (status, value) = truncated_during_a_fast_atomic("alert-kept", |m| {
+        let (status, value) = truncated_during_a_fast_call("alert-kept", |m| {
             mapfile_atomic_u64_fetch_add(m, 0, 5, &mut old)
         });
         assert_eq!(
@@ -407,7 +368,7 @@ mod tests {
     #[test]
     fn a_fast_atomic_load_alerted_by_a_loss_is_read_again() {
         let mut read = u64::MAX;
-        let (status, _) = truncated_during_a_fast_atomic("alert-load", |m| {
+        let (status, _) = truncated_during_a_fast_call("alert-load", |m| {
             mapfile_atomic_u64_load(m, 2 * PAGE + 8, &mut read)
         });
         assert_eq!(
