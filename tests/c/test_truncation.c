@@ -485,25 +485,35 @@ TEST(forged_sigbus_at_an_intact_page_is_not_acted_on) {
 
 /* A worker thread that blocks every signal (as worker pools do): a fault there would get the
  * default action from the kernel, so guarded calls must unblock SIGBUS around themselves. */
+struct blocked_case {
+    int block_late; /* blocks SIGBUS after its first calls, not before them */
+    int first;      /* the first call over the lost bytes: 0 read, 1 count, 2 find (each would
+                       take the fast path in a thread that does not block SIGBUS) */
+};
+
 static void *blocked_reader(void *argument) {
-    int block_late = *(int *)argument;
-    const char *path = scratch_path(block_late ? "blocked-late" : "blocked-early");
+    const struct blocked_case *c = argument;
+    char name[64];
+    snprintf(name, sizeof name, "blocked-%s-%d", c->block_late ? "late" : "early", c->first);
+    const char *path = scratch_path(name);
     sigset_t all, now;
     sigfillset(&all);
-    if (!block_late) pthread_sigmask(SIG_BLOCK, &all, NULL);
+    if (!c->block_late) pthread_sigmask(SIG_BLOCK, &all, NULL);
     make_file(path);
     mapfile_t *m = NULL;
     EXPECT(mapfile_open(path, MAPFILE_MODE_READ_ONLY, &m) == MAPFILE_OK);
     uint8_t byte = 0;
+    uint64_t count = 0, position = 0;
     EXPECT(mapfile_read(m, 0, &byte, 1) == MAPFILE_OK);
-    if (block_late) {
+    if (c->block_late) {
         /* blocked after its first calls: seen within 1024 calls (the documented recheck) */
         pthread_sigmask(SIG_BLOCK, &all, NULL);
         for (int i = 0; i < 1100; i++) EXPECT(mapfile_read(m, 10, &byte, 1) == MAPFILE_OK);
     }
     EXPECT(truncate(path, 0) == 0);
+    if (c->first == 1) EXPECT(mapfile_count_byte(m, SIZE - PAGE, PAGE, 'x', &count) == MAPFILE_ERR_TRUNCATED);
+    if (c->first == 2) EXPECT(mapfile_find(m, SIZE - PAGE, "#", 1, &position) == MAPFILE_ERR_TRUNCATED);
     EXPECT(mapfile_read(m, SIZE - 1, &byte, 1) == MAPFILE_ERR_TRUNCATED);
-    uint64_t count = 0;
     EXPECT(mapfile_count_byte(m, 0, SIZE, 'x', &count) == MAPFILE_ERR_TRUNCATED);
     /* the thread's mask is as it was */
     EXPECT(pthread_sigmask(SIG_SETMASK, NULL, &now) == 0 && sigismember(&now, SIGBUS) == 1);
@@ -518,9 +528,11 @@ static void blocked_scenario(const void *argument) {
 }
 
 TEST(guarded_calls_survive_in_threads_that_block_sigbus) {
-    int early = 0, late = 1;
-    CHECK(exited_cleanly(run_in_child(blocked_scenario, &early, 30)));
-    CHECK(exited_cleanly(run_in_child(blocked_scenario, &late, 30)));
+    for (int late = 0; late < 2; late++)
+        for (int first = 0; first < 3; first++) {
+            struct blocked_case c = {late, first};
+            CHECK(exited_cleanly(run_in_child(blocked_scenario, &c, 30)));
+        }
 }
 
 /* Out of mappings (vm.max_map_count reached by the program's own mappings): a guarded call over
