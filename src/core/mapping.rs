@@ -58,6 +58,18 @@ enum Fast<R> {
     Alerted(R, *mut u8),
 }
 
+impl<R> Fast<R> {
+    /// The result when the operation ran on intact memory; None otherwise (declined, or
+    /// alerted: what it read may be zeros the handler put in, so the full path answers).
+    #[inline(always)]
+    fn done(self) -> Option<R> {
+        match self {
+            Fast::Done(result) => Some(result),
+            _ => None,
+        }
+    }
+}
+
 /// A file (or a window of it) mapped into memory.
 pub struct Mapping {
     /// The current window: (region, len).
@@ -360,8 +372,7 @@ impl Mapping {
             unsafe { guarded::copy_bytes(source, destination, len) };
             Some(())
         });
-        // Alerted: the bytes may be zeros the handler put in; the full path reads them again.
-        matches!(done, Fast::Done(()))
+        done.done().is_some()
     }
 
     /// `write_from` of 1 to 16 bytes on the fast path; false: call `write_from` (which writes
@@ -408,7 +419,7 @@ impl Mapping {
                 Some(())
             },
         );
-        matches!(done, Fast::Done(()))
+        done.done().is_some()
     }
 
     /// `find` on the fast path (the search of one line's end, one call per line, costs about
@@ -465,11 +476,11 @@ impl Mapping {
         needle_len: usize,
         search: impl FnOnce(&[u8], &[u8]) -> Option<u64>,
     ) -> Option<Option<u64>> {
+        if needle_len == 0 {
+            return None; // found where the search starts: the full path says so
+        }
         let done = self.fast(offset, len.unwrap_or(0), SLOW, 0, |start, available| {
             let room = len.unwrap_or(available);
-            if needle_len == 0 {
-                return None;
-            }
             if needle_len as u64 > room {
                 return Some(None);
             }
@@ -484,11 +495,7 @@ impl Mapping {
             };
             Some(search(haystack, needle))
         });
-        // Alerted: a loss during the search; the full path knows which answers still hold.
-        match done {
-            Fast::Done(found) => Some(found),
-            _ => None,
-        }
+        done.done()
     }
 
     /// `count_byte` on the fast path; None: nothing was done, call `count_byte`.
@@ -499,10 +506,7 @@ impl Mapping {
             let bytes = unsafe { std::slice::from_raw_parts(start.cast_const(), len as usize) };
             Some(bytecount::count(bytes, byte) as u64)
         });
-        match done {
-            Fast::Done(count) => Some(count),
-            _ => None,
-        }
+        done.done()
     }
 
     /// `atomic` on the fast path; None: nothing was done (or a load that the full path may

@@ -21,6 +21,14 @@ def pattern_file(tmp_path):
     return path
 
 
+def run_in_child(script, *arguments, timeout=120):
+    """Runs `script` in a new interpreter with this package importable (its argv[-1]), so that a
+    crash fails the test that asked instead of killing the test run."""
+    package_dir = os.path.dirname(os.path.dirname(mapfile.__file__))
+    return subprocess.run([sys.executable, "-c", script, *map(str, arguments), package_dir],
+                          capture_output=True, text=True, timeout=timeout)
+
+
 def test_version_matches_the_library():
     assert mapfile.version().count(".") == 2
     assert mapfile.library.mapfile_abi_version() == mapfile.ABI_VERSION
@@ -183,9 +191,7 @@ def test_python_mmap_dies_where_mapfile_survives(pattern_file, tmp_path):
 
     other = tmp_path / "other.bin"
     other.write_bytes(b"x" * 5 * 4096)
-    package_dir = os.path.dirname(os.path.dirname(mapfile.__file__))
-    survive = subprocess.run([sys.executable, "-c", MAPFILE_SCRIPT, str(other), package_dir],
-                             capture_output=True, text=True)
+    survive = run_in_child(MAPFILE_SCRIPT, other)
     assert survive.returncode == 0, survive.stderr
     assert survive.stdout == "survived: mapfile_read\n"
 
@@ -401,9 +407,7 @@ def test_close_waits_for_calls_in_progress_in_other_threads(tmp_path):
     path = tmp_path / "big.bin"
     with open(path, "wb") as f:
         f.truncate(64 << 20)  # 64 MiB: a count takes milliseconds
-    package_dir = os.path.dirname(os.path.dirname(mapfile.__file__))
-    child = subprocess.run([sys.executable, "-c", CLOSE_RACE_SCRIPT, str(path), package_dir],
-                           capture_output=True, text=True, timeout=120)
+    child = run_in_child(CLOSE_RACE_SCRIPT, path)
     assert child.returncode == 0, (child.returncode, child.stdout, child.stderr)
     assert child.stdout == "close waited\n"
 
@@ -443,9 +447,7 @@ def test_close_never_unmaps_under_a_view_made_while_it_waited(pattern_file):
     """A view() racing with close() is either refused (ValueError: closed) or makes close()
     refuse (BufferError), also when it was in progress while close() waited for calls; a view
     handed out is never unmapped under its holder (a segfault here). In a child process."""
-    package_dir = os.path.dirname(os.path.dirname(mapfile.__file__))
-    child = subprocess.run([sys.executable, "-c", VIEW_RACE_SCRIPT, str(pattern_file), package_dir],
-                           capture_output=True, text=True, timeout=120)
+    child = run_in_child(VIEW_RACE_SCRIPT, pattern_file)
     assert child.returncode == 0, (child.returncode, child.stdout, child.stderr)
     assert child.stdout.startswith("refused"), child.stdout
 
@@ -494,9 +496,7 @@ def test_a_forked_child_closes_without_waiting_for_the_parents_threads(tmp_path)
     path = tmp_path / "big.bin"
     with open(path, "wb") as f:
         f.truncate(64 << 20)
-    package_dir = os.path.dirname(os.path.dirname(mapfile.__file__))
-    child = subprocess.run([sys.executable, "-c", FORK_SCRIPT, str(path), package_dir],
-                           capture_output=True, text=True, timeout=120)
+    child = run_in_child(FORK_SCRIPT, path)
     assert child.returncode == 0, (child.returncode, child.stdout, child.stderr)
     assert child.stdout == "5 of 5 children closed\n"
 
@@ -532,9 +532,7 @@ def test_shrinking_refuses_while_views_are_alive(tmp_path):
     """Shrinking the file under a live view would make the view's bytes past the new end raise
     SIGBUS in the interpreter, as Python's own mmap refuses any resize with buffers exported.
     In a child process."""
-    package_dir = os.path.dirname(os.path.dirname(mapfile.__file__))
-    child = subprocess.run([sys.executable, "-c", SHRINK_SCRIPT, str(tmp_path / "shrink.bin"), package_dir],
-                           capture_output=True, text=True, timeout=60)
+    child = run_in_child(SHRINK_SCRIPT, tmp_path / "shrink.bin", timeout=60)
     assert child.returncode == 0, (child.returncode, child.stdout, child.stderr)
     assert child.stdout == "refused\nguard_raw 0 None\n"
 
